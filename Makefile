@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the suite).
+# Both create .venv and install everything the project needs, system packages included.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := r-cran-survey
+
+.PHONY: setup system-packages demo test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (install them with apt-get)"; exit 1; fi; \
+	fi
+
+setup: $(VENV)/.installed system-packages
+
+demo: setup
+	$(VENV)/bin/curate demo-data data/raw --items 20000 --impressions 100000 --seed 2026
+	$(VENV)/bin/curate sample data/raw/catalogue.parquet -o data/samples/catalogue_sample.parquet --params params.yaml --section sample_catalogue
+	$(VENV)/bin/curate sample data/raw/recommendations.parquet -o data/samples/impression_sample.parquet --params params.yaml --section sample_impressions
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q --timeout 900 -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .

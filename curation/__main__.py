@@ -1,0 +1,3 @@
+from curation.cli.main import main
+
+main()

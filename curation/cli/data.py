@@ -1,0 +1,36 @@
+"""``curate demo-data`` and ``curate validate``."""
+
+from __future__ import annotations
+
+import click
+
+from curation.demo_data import generate
+from schemas import CONTRACTS, validate
+from schemas.io import read_parquet
+
+
+@click.command("demo-data")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--items", default=20_000, show_default=True, type=click.IntRange(min=10),
+              help="Catalogue rows.")
+@click.option("--impressions", default=100_000, show_default=True,
+              type=click.IntRange(min=10), help="Recommendation log rows.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+def demo_data(outdir: str, items: int, impressions: int, seed: int) -> None:
+    """Generate a synthetic catalogue, recommendation log and hidden truth in OUTDIR."""
+    out = generate(outdir, items=items, impressions=impressions, seed=seed)
+    for path in (out.catalogue, out.recommendations, out.truth):
+        click.echo(f"wrote {path}")
+
+
+@click.command("validate")
+@click.argument("kind", type=click.Choice(sorted(CONTRACTS)))
+@click.argument("path", type=click.Path())
+def validate_cmd(kind: str, path: str) -> None:
+    """Check the Parquet file PATH against the KIND data contract; list every problem."""
+    table = validate(read_parquet(path), kind, source=path)
+    click.echo(f"{path}: valid {kind} table, {table.num_rows} rows, "
+               f"{table.num_columns} columns")
+
+
+COMMANDS = [demo_data, validate_cmd]

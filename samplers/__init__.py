@@ -1,0 +1,19 @@
+"""Sampling designs with known inclusion probabilities, driven by permanent random numbers."""
+
+from .allocation import allocate
+from .base import DESIGN_COLUMNS, BaseSampler, Sample
+from .importance import ImportanceSampler
+from .poisson import PoissonSampler
+from .prn import ALGORITHM, hash64, prn
+from .source import Source
+from .strata import Strata
+from .stratified import StratifiedSampler
+
+SAMPLERS = {"stratified": StratifiedSampler, "poisson": PoissonSampler,
+            "importance": ImportanceSampler}
+
+__all__ = [
+    "ALGORITHM", "DESIGN_COLUMNS", "SAMPLERS", "BaseSampler", "ImportanceSampler",
+    "PoissonSampler", "Sample", "Source", "Strata", "StratifiedSampler", "allocate", "hash64",
+    "prn",
+]

@@ -1,0 +1,66 @@
+"""The sampler contract: configured in ``__init__`` (which only stores), one verb ``sample``."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from schemas import Manifest, write_with_manifest
+
+DESIGN_COLUMNS = ("unit_id", "stratum", "inclusion_prob", "design_weight", "prn")
+
+
+def package_version() -> str:
+    try:
+        return version("audit-curation")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A drawn sample: the sampled rows (source columns + design columns) and its manifest."""
+
+    table: pa.Table
+    manifest: Manifest
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.table.to_pandas()
+
+    def write(self, path) -> None:
+        """Atomically write the Parquet file (manifest in its metadata) and its sidecar JSON."""
+        write_with_manifest(path, self.table, self.manifest)
+
+    @property
+    def allocation(self) -> pd.DataFrame:
+        return pd.DataFrame(self.manifest.allocation)
+
+
+class BaseSampler:
+    """Parameters are the constructor's arguments, stored verbatim (scikit-learn style)."""
+
+    design_name: str = "base"
+
+    def get_params(self) -> dict[str, Any]:
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def set_params(self, **params: Any) -> BaseSampler:
+        valid = self.get_params()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

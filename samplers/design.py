@@ -1,0 +1,197 @@
+"""The shared flow of every design: check, fit strata, profile, allocate, select, describe."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas import DesignError, Manifest, SchemaError, content_hash
+
+from .allocation import METHODS, allocate
+from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version
+from .coordination import Coordination
+from .prn import ALGORITHM, hash64, shifted, to_unit_interval
+from .profile import Profile, report_duplicates
+from .sizes import SizeMeasure
+from .source import DEFAULT_BATCH_ROWS, Source
+from .strata import Strata, fit_strata
+
+ID_CANDIDATES = ("unit_id", "impression_id", "item_id")
+
+
+class DesignSampler(BaseSampler, ABC):
+    """Common parameters and the two-pass flow; subclasses say what to keep and with which π."""
+
+    design_name = "design"
+
+    # -- hooks -------------------------------------------------------------------------------
+    def _size_measure(self) -> SizeMeasure | None:
+        return None
+
+    @abstractmethod
+    def _select(self, source: Source, ctx: dict) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+        """Second pass: selected rows (all columns, plus ``__stratum``), their π and PRN."""
+
+    # -- the flow ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        n = getattr(self, "n", None)
+        if n is None or isinstance(n, bool) or int(n) != n or n < 0:
+            raise DesignError(f"n must be a non-negative integer, got {n!r}")
+        if not isinstance(self.seed, int | np.integer) or not 0 <= self.seed < 2**64:
+            raise DesignError(f"seed must be an integer in [0, 2**64), got {self.seed!r}")
+        if self.allocation not in METHODS:
+            raise DesignError(f"unknown allocation {self.allocation!r}; expected one of "
+                              f"{list(METHODS)}")
+        if self.allocation == "neyman" and not self.neyman_col:
+            raise DesignError("neyman allocation needs neyman_col (the column of anticipated "
+                              "standard deviations, e.g. sqrt(p(1-p)) of a risk score)")
+
+    def _unit_column(self, source: Source) -> str:
+        if self.unit_col:
+            source.require([self.unit_col], "as the unit id")
+            return self.unit_col
+        for name in ID_CANDIDATES:
+            if name in source.column_names:
+                return name
+        raise SchemaError(f"no unit id column: pass unit_col (none of {list(ID_CANDIDATES)} "
+                          f"is present)", source=source.name)
+
+    def sample(self, data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Sample:
+        """Draw the sample from ``data`` (DataFrame, Table, record batches or Parquet path)."""
+        self._check_params()
+        source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
+        unit_col = self._unit_column(source)
+        clash = [c for c in DESIGN_COLUMNS if c in source.column_names and c != unit_col]
+        if clash:
+            raise SchemaError(f"input already has design column(s) {clash}: rename them or "
+                              f"sample from the population, not from a sample", source=source.name)
+        spec = Strata.coerce(self.strata)
+        size = self._size_measure()
+        if size is not None:
+            size.check()
+        needed = [*spec.input_columns]
+        if size is not None:
+            needed.append(size.input_column)
+        if self.neyman_col:
+            needed.append(self.neyman_col)
+        source.require(needed, f"by the {self.design_name} design")
+
+        seed, previous_ids, coord_desc = int(self.seed), None, None
+        if self.coordinate_with:
+            coord = Coordination(self.coordinate_with, self.overlap)
+            prev_manifest, previous_ids = coord.load()
+            seed = int(prev_manifest.seed)
+            coord_desc = coord.describe(prev_manifest)
+            if previous_ids is not None and self.overlap == "max":
+                previous_ids = None
+        fitted = fit_strata(spec, source.batches([unit_col, *spec.input_columns]), unit_col)
+        profile = Profile(fitted, unit_col, source.name, size=size, neyman=self.neyman_col,
+                          top_k=int(self.n) if size is not None else 0,
+                          previous_ids=previous_ids, seed=seed,
+                          fingerprint_columns=list(dict.fromkeys(needed)))
+        for batch in source.batches(profile.columns()):
+            profile.update(batch)
+        if profile.rows == 0:
+            raise SchemaError("the input has no rows", source=source.name)
+        dups = profile.duplicate_hashes()
+        if dups.size:
+            report_duplicates(source, unit_col, dups, source.name)
+
+        labels = profile.ordered_labels()
+        order = np.array([profile.codes[label] for label in labels], dtype=np.int64)
+        N_h = np.array(profile.counts, dtype=np.int64)[order]
+        S_h = None
+        if self.neyman_col:
+            S_h = np.sqrt(np.array([profile.sq_sums[c].value for c in order]) / N_h)
+        try:
+            n_h = allocate(N_h, int(self.n), self.allocation, S_h=S_h, power=self.power,
+                           min_per_stratum=self.min_per_stratum, labels=labels)
+        except DesignError as exc:
+            raise DesignError(f"{source.name}: {exc}") from None
+        shift = np.zeros(len(labels))
+        if previous_ids is not None:
+            prev_max = np.array(profile.prev_max)[order]
+            shift = np.where(prev_max > 0, 1.0 - prev_max, 0.0)
+        # position in canonical order for every profile code
+        canon = np.empty(len(order), np.int64)
+        canon[order] = np.arange(len(order))
+        ctx = {"unit_col": unit_col, "seed": seed, "labels": labels, "N_h": N_h, "n_h": n_h,
+               "shift": shift, "strata": fitted, "profile": profile, "canon": canon,
+               "size": size, "alloc_extra": {}}
+        rows, pi, u = self._select(source, ctx)
+        table = self._finish(rows, pi, u, unit_col)
+        allocation = []
+        for h, label in enumerate(labels):
+            entry = {"stratum": label, "N_h": int(N_h[h]), "n_h": int(n_h[h])}
+            if S_h is not None:
+                entry["S_h"] = float(S_h[h])
+            if shift[h]:
+                entry["prn_shift"] = float(shift[h])
+            for key, values in ctx["alloc_extra"].items():
+                entry[key] = float(values[h])
+            allocation.append(entry)
+        design = {"name": self.design_name, **_jsonable(self.get_params()),
+                  "strata_spec": spec.describe(), "strata_fit": fitted.fit_summary,
+                  "unit_col": unit_col}
+        if coord_desc:
+            design["coordination"] = coord_desc
+        manifest = Manifest(
+            kind="sample", design=design, seed=seed, prn=dict(ALGORITHM),
+            population={"rows": int(profile.rows), "fingerprint": profile.fingerprint,
+                        "columns": [unit_col, *dict.fromkeys(needed)], "source": source.name},
+            allocation=allocation, content_hash=content_hash(table),
+            package_version=package_version())
+        return Sample(table, manifest)
+
+    # -- shared pieces -----------------------------------------------------------------------
+    def _prns(self, batch: pa.RecordBatch, ctx: dict) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """(canonical stratum index, PRN u, 64-bit hash) of every row of a batch."""
+        h = hash64(batch.column(ctx["unit_col"]), ctx["seed"])
+        codes = ctx["canon"][ctx["profile"]._code_of(ctx["strata"].labels(batch))]
+        u = to_unit_interval(h)
+        if ctx["shift"].any():
+            u = shifted(u, ctx["shift"][codes])
+        return codes, u, h
+
+    def _finish(self, rows: pa.Table | None, pi: np.ndarray, u: np.ndarray,
+                unit_col: str) -> pa.Table:
+        if rows is None or rows.num_rows == 0:
+            raise DesignError("the design selected no unit (n = 0?)")
+        unit_ids = pc.cast(rows.column(unit_col), pa.string())
+        labels = rows.column("__stratum")
+        rows = rows.drop_columns(["__stratum"])
+        if unit_col == "unit_id":
+            rows = rows.drop_columns(["unit_id"])
+        out = rows.append_column("unit_id", unit_ids)
+        out = out.append_column("stratum", labels)
+        out = out.append_column("inclusion_prob", pa.array(pi, pa.float64()))
+        out = out.append_column("design_weight", pa.array(1.0 / pi, pa.float64()))
+        out = out.append_column("prn", pa.array(u, pa.float64()))
+        order = pc.sort_indices(out, sort_keys=[("stratum", "ascending"), ("prn", "ascending"),
+                                                ("unit_id", "ascending")])
+        return out.take(order).combine_chunks().replace_schema_metadata(None)
+
+
+def with_stratum(batch: pa.RecordBatch, labels: list[str], codes: np.ndarray) -> pa.Table:
+    """The batch as a table with its canonical stratum label in ``__stratum``."""
+    table = pa.Table.from_batches([batch])
+    return table.append_column("__stratum", pa.array(np.asarray(labels, object)[codes],
+                                                     pa.string()))
+
+
+def _jsonable(params: dict) -> dict:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, Strata):
+            value = value.describe()
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.integer):
+            value = int(value)
+        out[key] = value
+    return out

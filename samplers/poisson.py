@@ -1,0 +1,110 @@
+"""Poisson sampling: each unit in independently iff its PRN falls below its probability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from .design import DesignSampler, with_stratum
+from .sizes import SizeMeasure
+from .source import Source
+from .strata import Strata
+
+
+def pps_lambda(total: float, top_desc: np.ndarray, n: float) -> float:
+    """λ with ``Σ min(1, λ·w_i) = n``, from the stratum's total size and its largest sizes.
+
+    Units with ``λ·w_i ≥ 1`` are certainties; they are among the ``n`` largest, so the sizes
+    of the largest ``n`` units (descending) and the total are enough.
+    """
+    if n <= 0:
+        return 0.0
+    taken = 0.0
+    for k in range(len(top_desc) + 1):
+        rest = total - taken
+        if rest <= 0 or n - k <= 0:
+            return np.inf
+        lam = (n - k) / rest
+        if k == len(top_desc) or lam * top_desc[k] < 1.0:
+            return lam
+        taken += top_desc[k]
+    return np.inf
+
+
+def poisson_probabilities(ctx: dict, size: SizeMeasure | None) -> np.ndarray | None:
+    """Per-stratum λ for PPS (π = min(1, λ·w)); None means equal probabilities n_h/N_h."""
+    if size is None:
+        return None
+    prof = ctx["profile"]
+    mean = prof.score_sum.value / prof.rows if size.mixture is not None else None
+    lam = np.zeros(len(ctx["labels"]))
+    for label, h in zip(ctx["labels"], range(len(ctx["labels"])), strict=True):
+        code = prof.codes[label]
+        raw_total = prof.size_sums[code].value
+        N = prof.counts[code]
+        total = raw_total if mean is None else \
+            (1 - size.mixture) * raw_total / mean + size.mixture * N
+        top = size.weights(prof.top[code][::-1], mean)
+        lam[h] = pps_lambda(total, top, float(ctx["n_h"][h]))
+    ctx["score_mean"] = mean
+    return lam
+
+
+class PoissonSampler(DesignSampler):
+    """Poisson (Bernoulli) sampling with PRNs: unit i is in iff ``u_i < π_i``.
+
+    Without ``size``, ``π_i = n_h/N_h`` in each stratum; with ``size`` (a column, 'exposure',
+    or a score with ``mixture``), ``π_i = min(1, λ_h·w_i)`` with ``Σ π = n_h`` (Poisson PPS).
+    The sample size is random with expectation ``n``; probabilities are exact.
+    Parameters as :class:`StratifiedSampler`, plus ``size`` and ``mixture``.
+    """
+
+    design_name = "poisson"
+
+    def __init__(self, n: int, seed: int = 0, size: str | None = None,
+                 mixture: float | None = None,
+                 strata: Strata | str | list[str] | None = None,
+                 allocation: str = "proportional", min_per_stratum: int = 0,
+                 power: float = 0.5, neyman_col: str | None = None,
+                 unit_col: str | None = None, coordinate_with: str | None = None,
+                 overlap: str = "max"):
+        self.n = n
+        self.seed = seed
+        self.size = size
+        self.mixture = mixture
+        self.strata = strata
+        self.allocation = allocation
+        self.min_per_stratum = min_per_stratum
+        self.power = power
+        self.neyman_col = neyman_col
+        self.unit_col = unit_col
+        self.coordinate_with = coordinate_with
+        self.overlap = overlap
+
+    def _size_measure(self) -> SizeMeasure | None:
+        return SizeMeasure(self.size, self.mixture) if self.size else None
+
+    def _select(self, source: Source, ctx: dict):
+        size = ctx["size"]
+        lam = poisson_probabilities(ctx, size)
+        if lam is not None:
+            ctx["alloc_extra"]["lambda"] = lam
+        parts, pis, us = [], [], []
+        equal = ctx["n_h"] / ctx["N_h"]
+        row0 = 0
+        for batch in source.batches():
+            codes, u, _ = self._prns(batch, ctx)
+            if lam is None:
+                pi = equal[codes]
+            else:
+                w = size.weights(size.raw(batch, row0, source.name), ctx.get("score_mean"))
+                pi = np.minimum(1.0, lam[codes] * w)
+            row0 += batch.num_rows
+            keep = np.flatnonzero(u < pi)
+            if keep.size:
+                parts.append(with_stratum(batch, ctx["labels"], codes).take(keep))
+                pis.append(pi[keep])
+                us.append(u[keep])
+        if not parts:
+            return None, np.zeros(0), np.zeros(0)
+        return pa.concat_tables(parts), np.concatenate(pis), np.concatenate(us)

@@ -1,0 +1,179 @@
+"""The first pass over the population: what a design must know before it selects.
+
+Counts per stratum, exact size sums and the largest sizes per stratum (for PPS), root mean squares
+for Neyman allocation, the previous wave's PRN reach (coordination), checks of the ids (null,
+duplicate) and an order-independent population fingerprint. Every quantity is a commutative
+reduction, so the result is the same whatever the batching or partitioning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas import SchemaError
+from schemas.validate import rows_where
+
+from .exactsum import ExactSum
+from .prn import fmix, hash64, prn
+from .sizes import SizeMeasure
+from .strata import FittedStrata
+
+
+def group_slices(codes: np.ndarray):
+    """(code, positions) for every distinct code, positions in row order."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
+    for chunk in np.split(order, cuts):
+        if chunk.size:
+            yield int(codes[chunk[0]]), chunk
+
+
+def column_hash(values: pa.Array | pa.ChunkedArray, salt: int) -> np.ndarray:
+    """A 64-bit hash of each value of any column (for fingerprints)."""
+    typ = values.type
+    if pa.types.is_dictionary(typ):
+        values = pc.cast(values, typ.value_type)
+        typ = values.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return hash64(pc.fill_null(values, "\0null"), salt)
+    x = np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    x = np.where(np.isnan(x), np.nan, x + 0.0)  # one NaN, and -0.0 == 0.0
+    return fmix(x.view(np.uint64) ^ np.uint64(salt))
+
+
+@dataclass
+class Profile:
+    """Reductions of the first pass (see module docstring)."""
+
+    strata: FittedStrata
+    id_column: str
+    source: str
+    size: SizeMeasure | None = None
+    neyman: str | None = None
+    top_k: int = 0
+    previous_ids: pa.Array | None = None
+    seed: int = 0
+    fingerprint_columns: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.counts: list[int] = []
+        self.size_sums: list[ExactSum] = []
+        self.score_sum = ExactSum()
+        self.sq_sums: list[ExactSum] = []
+        self.top: list[np.ndarray] = []
+        self.prev_max: list[float] = []
+        self._hashes: list[np.ndarray] = []
+        self.rows = 0
+        self._fp_sum = 0
+        self._fp_xor = 0
+
+    def columns(self) -> list[str]:
+        cols = [self.id_column, *self.strata.spec.input_columns]
+        if self.size is not None:
+            cols.append(self.size.input_column)
+        if self.neyman:
+            cols.append(self.neyman)
+        return list(dict.fromkeys(cols + self.fingerprint_columns))
+
+    def _code_of(self, labels: np.ndarray) -> np.ndarray:
+        uniq, inverse = np.unique(labels.astype(str), return_inverse=True)
+        mapping = np.empty(len(uniq), dtype=np.int64)
+        for i, label in enumerate(uniq):
+            code = self.codes.get(str(label))
+            if code is None:
+                code = self.codes[str(label)] = len(self.counts)
+                self.counts.append(0)
+                self.size_sums.append(ExactSum())
+                self.sq_sums.append(ExactSum())
+                self.top.append(np.zeros(0))
+                self.prev_max.append(0.0)
+            mapping[i] = code
+        return mapping[inverse]
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        ids = batch.column(self.id_column)
+        if ids.null_count:
+            mask = np.concatenate([np.zeros(self.rows, bool),
+                                   pc.is_null(ids).to_numpy(zero_copy_only=False)])
+            raise SchemaError(f"column {self.id_column!r}: {ids.null_count} null id(s) at "
+                              f"{rows_where(mask)}", source=self.source)
+        h0 = hash64(ids, 0)
+        self._hashes.append(h0)
+        fp = h0.copy()
+        for i, col in enumerate(self.fingerprint_columns, start=1):
+            fp ^= column_hash(batch.column(col), i) + np.uint64(i)
+            fmix(fp)
+        self._fp_sum = (self._fp_sum + int(fp.sum(dtype=np.uint64))) % (1 << 64)
+        self._fp_xor ^= int(np.bitwise_xor.reduce(fp)) if fp.size else 0
+        codes = self._code_of(self.strata.labels(batch))
+        raw = self.size.raw(batch, self.rows, self.source) if self.size is not None else None
+        if raw is not None:
+            self.score_sum.add(raw)
+        s = None
+        if self.neyman:
+            s = np.asarray(batch.column(self.neyman).to_numpy(zero_copy_only=False), float)
+            if np.isnan(s).any() or (s < 0).any():
+                bad = np.isnan(s) | (s < 0)
+                mask = np.concatenate([np.zeros(self.rows, bool), bad])
+                raise SchemaError(f"column {self.neyman!r} (neyman S): {int(bad.sum())} null or "
+                                  f"negative value(s) at {rows_where(mask)}", source=self.source)
+        in_prev = None
+        if self.previous_ids is not None:
+            in_prev = pc.is_in(ids, value_set=self.previous_ids).to_numpy(zero_copy_only=False)
+            u = prn(ids, self.seed)
+        for code, pos in group_slices(codes):
+            self.counts[code] += len(pos)
+            if raw is not None:
+                self.size_sums[code].add(raw[pos])
+                if self.top_k:
+                    both = np.concatenate([self.top[code], raw[pos]])
+                    k = min(self.top_k, len(both))
+                    self.top[code] = np.sort(np.partition(both, len(both) - k)[len(both) - k:])
+            if s is not None:
+                self.sq_sums[code].add(s[pos] ** 2)
+            if in_prev is not None:
+                hit = pos[in_prev[pos]]
+                if hit.size:
+                    self.prev_max[code] = max(self.prev_max[code], float(u[hit].max()))
+        self.rows += batch.num_rows
+
+    def duplicate_hashes(self) -> np.ndarray:
+        """64-bit id hashes that occur more than once (candidates for duplicate ids)."""
+        h = np.sort(np.concatenate(self._hashes)) if self._hashes else np.zeros(0, np.uint64)
+        return np.unique(h[1:][h[1:] == h[:-1]])
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{int(self._fp_sum):016x}{int(self._fp_xor):016x}"
+
+    def ordered_labels(self) -> list[str]:
+        """Stratum labels in a canonical (sorted) order."""
+        return sorted(str(label) for label in self.codes)
+
+
+def report_duplicates(source, id_column: str, dup_hashes: np.ndarray, name: str) -> None:
+    """Raise SchemaError naming duplicate ids and their rows (a second, id-only pass)."""
+    rows, values, offset = [], [], 0
+    for batch in source.batches([id_column]):
+        ids = batch.column(id_column)
+        hit = np.flatnonzero(np.isin(hash64(ids, 0), dup_hashes))
+        rows += (hit + offset).tolist()
+        values += [ids[int(i)].as_py() for i in hit]
+        offset += batch.num_rows
+    seen: dict[str, list[int]] = {}
+    for r, v in zip(rows, values, strict=True):
+        seen.setdefault(v, []).append(r)
+    dups = {v: r for v, r in seen.items() if len(r) > 1}
+    if not dups:
+        return
+    n_rows = sum(len(r) for r in dups.values())
+    examples = "; ".join(f"{v!r} at rows {', '.join(map(str, r[:4]))}"
+                         for v, r in list(dups.items())[:3])
+    raise SchemaError(f"column {id_column!r}: {len(dups)} duplicate id(s) over {n_rows} rows "
+                      f"(e.g. {examples})", source=name)

@@ -1,0 +1,67 @@
+"""Mergeable selection states for the second pass: the best ``k_h`` rows per stratum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+
+def rank_within(codes_sorted: np.ndarray) -> np.ndarray:
+    """0-based rank of each element within its run of equal codes (input sorted by code)."""
+    n = len(codes_sorted)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(codes_sorted)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    return np.arange(n) - run_start
+
+
+class BestK:
+    """Keeps, per stratum code, the ``k[code]`` rows of smallest ``(key, tie)``.
+
+    A bottom-k sketch: a row whose key exceeds its stratum's current k-th key can never be
+    selected and is dropped at once, so memory stays near ``Σ k`` rows plus one batch.
+    """
+
+    def __init__(self, k: np.ndarray):
+        self.k = np.asarray(k, dtype=np.int64)
+        self.threshold = np.full(len(self.k), np.inf)
+        self._parts: list[tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._size = 0
+        self._budget = 2 * int(self.k.sum()) + (1 << 16)
+
+    def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
+              ties: np.ndarray) -> None:
+        mask = (keys <= self.threshold[codes]) & (self.k[codes] > 0)
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        self._parts.append((rows.take(idx), codes[idx], keys[idx], ties[idx]))
+        self._size += idx.size
+        if self._size > self._budget:
+            self._prune()
+
+    def _prune(self) -> None:
+        if not self._parts:
+            return
+        table = pa.concat_tables([p[0] for p in self._parts]).combine_chunks()
+        codes = np.concatenate([p[1] for p in self._parts])
+        keys = np.concatenate([p[2] for p in self._parts])
+        ties = np.concatenate([p[3] for p in self._parts])
+        order = np.lexsort((ties, keys, codes))
+        rank = rank_within(codes[order])
+        keep = order[rank < self.k[codes[order]]]
+        kept_codes = codes[keep]
+        full = np.bincount(kept_codes, minlength=len(self.k)) >= self.k
+        last = np.full(len(self.k), -np.inf)
+        np.maximum.at(last, kept_codes, keys[keep])
+        self.threshold = np.where(full & (self.k > 0), last, np.inf)
+        self._parts = [(table.take(keep), kept_codes, keys[keep], ties[keep])]
+        self._size = keep.size
+
+    def result(self) -> tuple[pa.Table | None, np.ndarray, np.ndarray, np.ndarray]:
+        """Kept rows sorted by (code, key, tie), with their codes, keys and ties."""
+        self._prune()
+        if not self._parts:
+            return None, np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.uint64)
+        return self._parts[0]

@@ -1,0 +1,170 @@
+"""Strata: from columns, from quantile bins of a numeric column, from clusters of numeric columns.
+
+Bins (scikit-learn's ``KBinsDiscretizer``) and clusters (``KMeans``) are fitted on a
+fit-subsample of at most ``fit_rows`` units chosen by their permanent random numbers, so the
+strata are the same whatever the batching or partitioning of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas import DesignError
+
+from .prn import hash64
+
+MISSING = "(missing)"
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Strata:
+    """How units are grouped into strata.
+
+    Parameters
+    ----------
+    columns : categorical columns; each distinct combination is a stratum.
+    bins : a numeric column cut into ``n_bins`` quantile bins (labels ``q1``..``qK``).
+    clusters : numeric (e.g. embedding) columns clustered by KMeans into ``n_clusters``
+        (labels ``c0``..).
+    seed : seeds KMeans and the fit-subsample.
+    fit_rows : at most this many units are used to fit bins and clusters.
+    """
+
+    columns: tuple[str, ...] = ()
+    bins: str | None = None
+    n_bins: int = 4
+    clusters: tuple[str, ...] = ()
+    n_clusters: int = 8
+    seed: int = 0
+    fit_rows: int = 100_000
+
+    @classmethod
+    def coerce(cls, spec: Strata | str | Sequence[str] | None) -> Strata:
+        if spec is None:
+            return cls()
+        if isinstance(spec, Strata):
+            return spec
+        if isinstance(spec, str):
+            spec = [s.strip() for s in spec.split(",") if s.strip()]
+        return cls(columns=tuple(spec))
+
+    @property
+    def needs_fit(self) -> bool:
+        return self.bins is not None or bool(self.clusters)
+
+    @property
+    def input_columns(self) -> list[str]:
+        cols = list(self.columns)
+        if self.bins is not None:
+            cols.append(self.bins)
+        return cols + [c for c in self.clusters if c not in cols]
+
+    def describe(self) -> dict:
+        return {"columns": list(self.columns), "bins": self.bins, "n_bins": self.n_bins,
+                "clusters": list(self.clusters), "n_clusters": self.n_clusters,
+                "seed": self.seed, "fit_rows": self.fit_rows}
+
+
+@dataclass
+class FittedStrata:
+    """Strata with fitted bin edges and cluster centres; assigns labels to batches."""
+
+    spec: Strata
+    bin_edges: np.ndarray | None = None
+    centers: np.ndarray | None = None
+    fit_summary: dict = field(default_factory=dict)
+
+    def labels(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+        """Stratum label of every row (object array of str)."""
+        parts: list[np.ndarray] = []
+        for col in self.spec.columns:
+            values = pc.cast(batch.column(col), pa.string())
+            parts.append(np.asarray(pc.fill_null(values, MISSING).to_numpy(zero_copy_only=False),
+                                    dtype=object))
+        if self.spec.bins is not None:
+            x = _numeric(batch, self.spec.bins)
+            idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
+            parts.append(np.char.add("q", idx.astype(str)).astype(object))
+        if self.spec.clusters:
+            X = _matrix(batch, self.spec.clusters)
+            d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
+            parts.append(np.char.add("c", d.argmin(axis=1).astype(str)).astype(object))
+        if not parts:
+            return np.full(batch.num_rows, ALL, dtype=object)
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + "|" + p
+        return out
+
+
+def _numeric(batch: pa.RecordBatch | pa.Table, col: str) -> np.ndarray:
+    values = batch.column(col)
+    if values.null_count:
+        raise DesignError(f"column {col!r} used for strata has {values.null_count} null value(s)")
+    try:
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DesignError(f"column {col!r} used for strata is not numeric ({values.type})") \
+            from exc
+
+
+def _matrix(batch: pa.RecordBatch | pa.Table, cols: Sequence[str]) -> np.ndarray:
+    return np.column_stack([_numeric(batch, c) for c in cols])
+
+
+def fit_strata(spec: Strata, batches, id_column: str) -> FittedStrata:
+    """Fit bins/clusters on the ``fit_rows`` units of smallest PRN (one pass over batches)."""
+    fitted = FittedStrata(spec)
+    if not spec.needs_fit:
+        return fitted
+    cols = ([spec.bins] if spec.bins else []) + [c for c in spec.clusters if c != spec.bins]
+    keep_h = np.zeros(0, np.uint64)
+    keep_ids = np.zeros(0, object)
+    keep_x = np.zeros((0, len(cols)))
+    for batch in batches:
+        h = hash64(batch.column(id_column), spec.seed)
+        x = _matrix(batch, cols)
+        keep_h = np.concatenate([keep_h, h])
+        keep_ids = np.concatenate([keep_ids, np.asarray(
+            batch.column(id_column).to_numpy(zero_copy_only=False), dtype=object)])
+        keep_x = np.concatenate([keep_x, x])
+        if len(keep_h) > 2 * spec.fit_rows:
+            keep_h, keep_ids, keep_x = _bottom(keep_h, keep_ids, keep_x, spec.fit_rows)
+    keep_h, keep_ids, keep_x = _bottom(keep_h, keep_ids, keep_x, spec.fit_rows)
+    if len(keep_h) == 0:
+        raise DesignError("cannot fit strata on an empty input")
+    if spec.bins:
+        from sklearn.preprocessing import KBinsDiscretizer
+
+        kb = KBinsDiscretizer(n_bins=spec.n_bins, encode="ordinal", strategy="quantile",
+                              subsample=None, quantile_method="averaged_inverted_cdf")
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bins merged when quantiles coincide
+            kb.fit(keep_x[:, [0]])
+        fitted.bin_edges = np.asarray(kb.bin_edges_[0], dtype=np.float64)
+        fitted.fit_summary["bin_edges"] = fitted.bin_edges.tolist()
+    if spec.clusters:
+        from sklearn.cluster import KMeans
+
+        idx = [cols.index(c) for c in spec.clusters]
+        X = keep_x[:, idx]
+        k = min(spec.n_clusters, len(np.unique(X, axis=0)))
+        km = KMeans(n_clusters=k, n_init=4, random_state=spec.seed % (2**32)).fit(X)
+        fitted.centers = np.asarray(km.cluster_centers_, dtype=np.float64)
+        fitted.fit_summary["cluster_centers"] = fitted.centers.round(12).tolist()
+    fitted.fit_summary["fit_rows"] = int(len(keep_h))
+    return fitted
+
+
+def _bottom(h: np.ndarray, ids: np.ndarray, x: np.ndarray, k: int):
+    """The ``k`` rows of smallest hash, in a canonical order (hash, then id)."""
+    order = np.lexsort((ids.astype(str), h))[:k]
+    return h[order], ids[order], x[order]
