@@ -27,10 +27,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import data, sample
+    """Add the ``COMMANDS`` of every module of this package (one module per verb group)."""
+    import importlib
+    import pkgutil
 
-    for module in (data, sample):
-        for command in module.COMMANDS:
+    from curation import cli as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
             cli.add_command(command)
 
 
