@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := r-cran-survey
+APT_PACKAGES := r-cran-survey chromium
 
 .PHONY: setup system-packages demo test lint bench
 

@@ -1,0 +1,103 @@
+"""The report: composition numbers that would expose a mis-drawn sample, a self-contained page
+that renders in headless Chromium with every plot loaded and no console error."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from curation.cli.main import cli
+from curation.report import ReportInputs, build_report
+from curation.report.composition import composition, population_counts
+from samplers import ImportanceSampler, StratifiedSampler
+
+from .browser import render
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    d = tmp_path_factory.mktemp("audit")
+    rng = np.random.default_rng(1)
+    N = 3000
+    pop = pa.table({"item_id": [f"i{k}" for k in range(N)],
+                    "market": rng.choice(["US", "SE", "IS"], N, p=[0.7, 0.25, 0.05]),
+                    "risk_score": rng.beta(0.5, 6, N)})
+    pq.write_table(pop, d / "catalogue.parquet")
+    s = StratifiedSampler(n=150, seed=3, strata="market", allocation="equal").sample(
+        str(d / "catalogue.parquet"))
+    s.write(d / "sample.parquet")
+    imp = ImportanceSampler(n=100, size="risk_score", mixture=0.1, strata="market",
+                            seed=4).sample(str(d / "catalogue.parquet"))
+    imp.write(d / "risky.parquet")
+    curated = s.table.to_pandas()
+    curated["adjudication"] = np.where(np.arange(len(curated)) % 10 == 0, "unlabeled",
+                                       "unanimous")
+    curated["agreement"] = np.where(curated["adjudication"] == "unlabeled", np.nan, 1.0)
+    curated.to_parquet(d / "curated.parquet")
+    est = pd.DataFrame({"metric": ["proportion"] * 3 + ["ratio"], "y": ["sensitive"] * 3 +
+                        ["share"], "domain": ["US", "SE", "IS", "independent"],
+                        "estimate": [0.02, 0.05, 0.0, 0.8], "se": [0.01, 0.02, 0.0, 0.1],
+                        "ci_low": [0.005, 0.02, 0.0, 0.62], "ci_high": [0.05, 0.1, 0.06, 1.01],
+                        "n": [50, 50, 50, 150]})
+    est.to_csv(d / "estimates.csv", index=False)
+    return d
+
+
+def test_weighted_composition_of_a_stratified_sample_equals_the_population(audit):
+    sample = pq.read_table(audit / "sample.parquet").to_pandas()
+    table = composition(sample, population_counts(audit / "catalogue.parquet", ["market"]))
+    assert np.allclose(table["weighted_share"], table["population_share"], atol=1e-12)
+    # equal allocation over-represents the small market in the unweighted sample
+    is_row = table.set_index("group").loc["IS"]
+    assert is_row["sample_share"] == pytest.approx(1 / 3)
+    assert is_row["population_share"] < 0.06
+    # a sample whose weights were lost shows up as a gap
+    broken = sample.assign(design_weight=1.0)
+    gap = composition(broken, population_counts(audit / "catalogue.parquet", ["market"]))
+    assert np.abs(gap["weighted_minus_population"]).max() > 0.2
+
+
+def test_report_files_numbers_and_self_containment(audit, tmp_path):
+    report = build_report(ReportInputs(
+        samples=(audit / "sample.parquet", audit / "risky.parquet"),
+        curated=(audit / "curated.parquet",), estimates=(audit / "estimates.csv",),
+        title="Audit 2026Q4"), tmp_path / "report")
+    html = report.html.read_text()
+    assert "Audit 2026Q4" in html and "acprn v1" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the network
+    assert html.count("data:image/png;base64,") == len(report.figures) == 5
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in report.figures)
+    numbers = json.loads(report.metrics.read_text())
+    assert numbers["samples"]["sample"]["max_weighted_share_gap"] < 1e-12
+    assert numbers["annotation"]["curated"]["without_label"] == 15
+    assert len(numbers["estimates"]) == 4
+
+
+def test_report_renders_in_headless_chromium(audit, tmp_path):
+    report = build_report(ReportInputs(samples=(audit / "sample.parquet",),
+                                       curated=(audit / "curated.parquet",),
+                                       estimates=(audit / "estimates.csv",)), tmp_path / "r")
+    page = render(report.html, screenshot=tmp_path / "shot.png")
+    assert len(page.images) == len(report.figures) > 0
+    assert all(i["complete"] and i["width"] > 100 for i in page.images), page.images
+    assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
+    assert "Annotation progress" in page.text and "Estimates" in page.text
+
+
+def test_cli_report_and_bad_inputs(audit, tmp_path):
+    run = CliRunner().invoke
+    ok = run(cli, ["report", "--sample", str(audit / "sample.parquet"), "--population",
+                   str(audit / "catalogue.parquet"), "-o", str(tmp_path / "r")])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "r" / "report.html").exists()
+    bad = run(cli, ["report", "--estimates", str(audit / "catalogue.parquet"), "-o",
+                    str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and "estimates table lacks column(s)" in bad.output
+    assert not (tmp_path / "bad").exists()
+    none = run(cli, ["report", "-o", str(tmp_path / "x")])
+    assert none.exit_code == 2
