@@ -1,0 +1,20 @@
+"""Design-based estimation from a labeled sample (DESIGN §5).
+
+Pure functions over a sample table (``design_weight``, ``inclusion_prob``, ``stratum``) and its
+manifest's design: :func:`recognise` the design, then Horvitz–Thompson totals, Hájek means and
+proportions, ratios and domains with linearized variances, intervals that never collapse,
+nonresponse adjustment, calibration, representation metrics and sample-size planning.
+"""
+
+from .calibration import calibrate
+from .design import SurveyDesign, recognise
+from .estimators import Estimate, hajek_mean, ht_total, ratio
+from .intervals import korn_graubard, one_sided_bound, proportion_interval, t_interval, wilson
+from .nonresponse import adjust, respondents
+from .tidy import COLUMNS, estimate_table
+
+__all__ = [
+    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "estimate_table",
+    "hajek_mean", "ht_total", "korn_graubard", "one_sided_bound", "proportion_interval",
+    "ratio", "recognise", "respondents", "t_interval", "wilson",
+]

@@ -1,0 +1,197 @@
+"""The sampling design of a sample table, recognised from its design columns and manifest.
+
+Two variance families cover every design the samplers draw (DESIGN §4):
+
+* ``srswor`` — stratified simple random sampling without replacement (``StratifiedSampler``):
+  ``V̂ = Σ_h (1 - n_h/N_h) · n_h/(n_h-1) · Σ_{i∈h} (x_i - x̄_h)²`` over the weighted scores
+  ``x_i = w_i z_i``, with ``N_h`` from the manifest's allocation (the finite population
+  correction); as R ``svydesign(ids=~1, strata=~stratum, fpc=~N_h)``.
+* ``poisson`` — Poisson sampling, Poisson PPS and priority sampling (``PoissonSampler``,
+  ``ImportanceSampler``): ``V̂ = Σ_i (1-π_i) x_i²`` i.e. ``Σ (1-π)/π² z²``; as R
+  ``svydesign(ids=~1, strata=~stratum, probs=~pi, pps=poisson_sampling(pi))``. For priority
+  sampling π is conditional on the threshold τ, which keeps this estimator unbiased
+  (Duffield, Lund & Thorup).
+
+Without a manifest (a table that lost its Parquet metadata), the rule is: weights constant
+within every stratum → ``srswor`` with ``N_h = Σ_{i∈h} w_i`` (exact for SRSWOR, where
+``w = N_h/n_h``); otherwise ``poisson``. Pass ``kind`` to override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas import DesignError, Manifest, SchemaError
+from schemas.validate import rows_where
+
+KINDS = ("srswor", "poisson")
+REQUIRED = ("stratum", "inclusion_prob", "design_weight")
+KIND_OF_DESIGN = {"stratified": "srswor", "poisson": "poisson", "importance": "poisson"}
+
+
+@dataclass(frozen=True)
+class SurveyDesign:
+    """A one-stage design over the ``n`` sampled units (after any nonresponse adjustment).
+
+    ``codes`` index ``labels``; ``N_h`` (srswor only) is the population size of each label.
+    ``prob`` are the (adjusted) inclusion probabilities and ``weight = 1/prob`` unless a
+    calibration changed it, in which case ``calib`` holds the model matrix and base weights
+    used to residualise scores before the base variance (as R ``calibrate``).
+    """
+
+    kind: str
+    codes: np.ndarray
+    labels: tuple[str, ...]
+    prob: np.ndarray
+    weight: np.ndarray
+    N_h: np.ndarray | None = None
+    calib: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.codes.size)
+
+    def n_strata(self, mask: np.ndarray | None = None) -> int:
+        """Strata holding at least one of the (masked) units."""
+        codes = self.codes if mask is None else self.codes[mask]
+        return int(np.unique(codes).size)
+
+    def df(self, mask: np.ndarray | None = None) -> int:
+        """Degrees of freedom ``n - H`` of the (masked) units, at least 1 (R ``degf``)."""
+        n = self.n if mask is None else int(np.count_nonzero(mask))
+        return max(1, n - self.n_strata(mask))
+
+    def variance(self, x: np.ndarray) -> np.ndarray | float:
+        """Design variance of ``Σ x_i`` for weighted scores ``x = w·z`` (1-D or one per column).
+
+        A stratum with one sampled unit and ``n_h < N_h`` has no variance estimate: that is a
+        DesignError (collapse it with a neighbour), as R's default ``lonely.psu="fail"``.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        flat = x.ndim == 1
+        x2 = x[:, None] if flat else x
+        if self.calib is not None:
+            x2 = _residualise(x2, self.weight, *self.calib)
+        if self.kind == "poisson":
+            v = ((1.0 - self.prob)[:, None] * x2 * x2).sum(axis=0)
+        else:
+            v = self._srswor(x2)
+        return float(v[0]) if flat else v
+
+    def _srswor(self, x: np.ndarray) -> np.ndarray:
+        H = len(self.labels)
+        n_h = np.bincount(self.codes, minlength=H).astype(np.float64)
+        fpc = np.where(n_h > 0, 1.0 - n_h / self.N_h, 0.0)
+        lonely = (n_h == 1) & (fpc > 0)
+        if lonely.any():
+            names = [self.labels[h] for h in np.flatnonzero(lonely)]
+            raise DesignError(f"stratum {names[0]!r} has one sampled unit, so its variance "
+                              f"cannot be estimated (also: {names[1:5]}); collapse strata")
+        out = np.empty(x.shape[1])
+        for j in range(x.shape[1]):
+            sums = np.bincount(self.codes, weights=x[:, j], minlength=H)
+            sq = np.bincount(self.codes, weights=x[:, j] ** 2, minlength=H)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ss = np.where(n_h > 1, sq - sums ** 2 / np.where(n_h > 0, n_h, 1), 0.0)
+                per = np.where(n_h > 1, fpc * n_h / (n_h - 1) * np.maximum(ss, 0.0), 0.0)
+            out[j] = per.sum()
+        return out
+
+    def subset(self, keep: np.ndarray) -> SurveyDesign:
+        """The design restricted to the kept units (respondents), labels unchanged."""
+        return replace(self, codes=self.codes[keep], prob=self.prob[keep],
+                       weight=self.weight[keep], calib=None)
+
+
+def _residualise(x: np.ndarray, weight: np.ndarray, model: np.ndarray,
+                 base: np.ndarray) -> np.ndarray:
+    """``w·e`` where ``e`` are residuals of ``x/w`` on the calibration model (base-weighted LS)."""
+    z = x / weight[:, None]
+    root = np.sqrt(base)[:, None]
+    beta, *_ = np.linalg.lstsq(model * root, z * root, rcond=None)
+    return (z - model @ beta) * weight[:, None]
+
+
+def check_design_columns(df: pd.DataFrame, source: str) -> None:
+    """Raise SchemaError naming missing design columns or invalid weights/probabilities."""
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise SchemaError(f"missing design column(s) {missing}: DATA must be a sample drawn by "
+                          f"`curate sample` (joined with labels)", source=source)
+    w = pd.to_numeric(df["design_weight"], errors="coerce").to_numpy(np.float64)
+    pi = pd.to_numeric(df["inclusion_prob"], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise SchemaError(f"column 'design_weight': {int(bad.sum())} weight(s) not > 0 at "
+                          f"{rows_where(bad)}", source=source)
+    bad = ~np.isfinite(pi) | (pi <= 0) | (pi > 1)
+    if bad.any():
+        raise SchemaError(f"column 'inclusion_prob': {int(bad.sum())} value(s) outside (0, 1] "
+                          f"at {rows_where(bad)}", source=source)
+    bad = np.abs(w * pi - 1.0) > 1e-9
+    if bad.any():
+        raise SchemaError(f"design_weight != 1/inclusion_prob at {rows_where(bad)}: "
+                          f"weights must be the sampler's", source=source)
+    if df["stratum"].isna().any():
+        raise SchemaError(f"column 'stratum': null at {rows_where(df['stratum'].isna().values)}",
+                          source=source)
+
+
+def recognise(df: pd.DataFrame, manifest: Manifest | dict[str, Any] | None = None,
+              kind: str | None = None, source: str = "DATA") -> SurveyDesign:
+    """The :class:`SurveyDesign` of a sample table, from its manifest (see module docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"stratum": ["a", "a", "b", "b"], "inclusion_prob": [.5, .5, .1, .1],
+    ...                    "design_weight": [2., 2., 10., 10.]})
+    >>> d = recognise(df)
+    >>> d.kind, d.labels, d.N_h.tolist()
+    ('srswor', ('a', 'b'), [4.0, 20.0])
+    """
+    check_design_columns(df, source)
+    stratum = df["stratum"].astype(str).to_numpy()
+    labels, codes = np.unique(stratum, return_inverse=True)
+    labels = tuple(str(x) for x in labels)
+    pi = df["inclusion_prob"].to_numpy(np.float64)
+    w = df["design_weight"].to_numpy(np.float64)
+    design = manifest.design if isinstance(manifest, Manifest) else (manifest or {}).get(
+        "design") if isinstance(manifest, dict) else None
+    allocation = manifest.allocation if isinstance(manifest, Manifest) else (
+        (manifest or {}).get("allocation") or [])
+    if kind is None and design is not None:
+        name = design.get("name")
+        if name not in KIND_OF_DESIGN:
+            raise DesignError(f"{source}: manifest design {name!r} is not one of "
+                              f"{sorted(KIND_OF_DESIGN)}")
+        kind = KIND_OF_DESIGN[name]
+    if kind is None:
+        lo = np.full(len(labels), np.inf)
+        hi = np.zeros(len(labels))
+        np.minimum.at(lo, codes, w)
+        np.maximum.at(hi, codes, w)
+        kind = "srswor" if np.all(hi - lo <= 1e-9 * hi) else "poisson"
+    if kind not in KINDS:
+        raise DesignError(f"design kind must be one of {list(KINDS)}, got {kind!r}")
+    if kind == "poisson":
+        return SurveyDesign("poisson", codes, labels, pi, w)
+    N_map = {str(a["stratum"]): float(a["N_h"]) for a in allocation}
+    if design is not None and N_map:
+        absent = [s for s in labels if s not in N_map]
+        if absent:
+            raise DesignError(f"{source}: stratum {absent[0]!r} is not in the manifest's "
+                              f"allocation (the table and manifest do not match)")
+        N_h = np.array([N_map[s] for s in labels])
+    else:
+        N_h = np.round(np.bincount(codes, weights=w), 6)
+    n_h = np.bincount(codes, minlength=len(labels))
+    if np.any(n_h > N_h):
+        h = int(np.argmax(n_h > N_h))
+        raise DesignError(f"{source}: stratum {labels[h]!r} has {n_h[h]} sampled units but "
+                          f"N_h = {N_h[h]:g}")
+    return SurveyDesign("srswor", codes, labels, pi, w, N_h=N_h)
