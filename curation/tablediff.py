@@ -1,0 +1,118 @@
+"""What differs between a stored dataset and its redraw: rows, columns, values, provenance.
+
+Each function returns plain sentences (empty list when nothing differs), so that
+``curate reproduce`` can say exactly what changed rather than only that a hash did.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from schemas import Manifest
+
+SHOW = 5
+
+
+def _ids(values) -> str:
+    values = sorted(str(v) for v in values)
+    more = f" (+{len(values) - SHOW} more)" if len(values) > SHOW else ""
+    return ", ".join(values[:SHOW]) + more
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for readable messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality where two missing values are equal."""
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    both_missing = np.asarray(pd.isna(a)) & np.asarray(pd.isna(b))
+    with np.errstate(invalid="ignore"):
+        equal = np.array([x == y if not (pd.isna(x) or pd.isna(y)) else False
+                          for x, y in zip(left, right, strict=True)], dtype=bool)
+    return equal | both_missing
+
+
+def table_differences(stored: pa.Table, redrawn: pa.Table, key: str = "unit_id") -> list[str]:
+    """Rows only on one side (by ``key``), columns only on one side, changed values per
+    column, type and order changes."""
+    out: list[str] = []
+    if stored.num_rows != redrawn.num_rows:
+        out.append(f"rows: stored {stored.num_rows}, redrawn {redrawn.num_rows}")
+    only_s = [c for c in stored.column_names if c not in redrawn.column_names]
+    only_r = [c for c in redrawn.column_names if c not in stored.column_names]
+    if only_s:
+        out.append(f"columns only in the stored dataset: {only_s}")
+    if only_r:
+        out.append(f"columns only in the redraw: {only_r}")
+    common = [c for c in stored.column_names if c in redrawn.column_names]
+    for name in common:
+        a, b = stored.schema.field(name).type, redrawn.schema.field(name).type
+        if a != b:
+            out.append(f"column {name!r} has type {a} stored, {b} redrawn")
+    if key not in common:
+        return out
+    s = stored.select(common).to_pandas()
+    r = redrawn.select(common).to_pandas()
+    for label, frame in (("stored dataset", s), ("redraw", r)):
+        dup = frame[key].duplicated()
+        if dup.any():
+            out.append(f"the {label} repeats {int(dup.sum())} {key}(s): "
+                       f"{_ids(frame.loc[dup, key].unique())}")
+            return out
+    ids_s, ids_r = set(s[key]), set(r[key])
+    if ids_s - ids_r:
+        out.append(f"{len(ids_s - ids_r)} unit(s) only in the stored dataset (removed by the "
+                   f"redraw): {_ids(ids_s - ids_r)}")
+    if ids_r - ids_s:
+        out.append(f"{len(ids_r - ids_s)} unit(s) only in the redraw (missing from the stored "
+                   f"dataset): {_ids(ids_r - ids_s)}")
+    both = sorted(ids_s & ids_r)
+    a = s.set_index(key).loc[both]
+    b = r.set_index(key).loc[both]
+    for name in a.columns:
+        same = _same(a[name], b[name])
+        if not same.all():
+            where = np.flatnonzero(~same)
+            unit = both[where[0]]
+            out.append(f"column {name!r} differs for {len(where)} of {len(both)} common "
+                       f"unit(s) (e.g. {unit}: stored {_plain(a[name].iloc[where[0]])!r}, "
+                       f"redrawn {_plain(b[name].iloc[where[0]])!r})")
+    if not out and list(s[key]) != list(r[key]):
+        out.append("same rows and values in a different row order")
+    return out
+
+
+def provenance_differences(stored: Manifest, redrawn: Manifest) -> list[str]:
+    """Population fingerprint and allocation (N_h, n_h per stratum) differences."""
+    out: list[str] = []
+    ps, pr = stored.population or {}, redrawn.population or {}
+    if ps.get("fingerprint") != pr.get("fingerprint") or ps.get("rows") != pr.get("rows"):
+        out.append(f"population fingerprint differs: stored {ps.get('fingerprint')} "
+                   f"({ps.get('rows')} rows), input now {pr.get('fingerprint')} "
+                   f"({pr.get('rows')} rows): {ps.get('source', 'the input')} changed after "
+                   f"the sample was drawn")
+    a = {e["stratum"]: (e.get("N_h"), e.get("n_h")) for e in stored.allocation or []}
+    b = {e["stratum"]: (e.get("N_h"), e.get("n_h")) for e in redrawn.allocation or []}
+    changed = [f"{h} (N_h {a.get(h, ('-',))[0]}→{b.get(h, ('-',))[0]}, "
+               f"n_h {a.get(h, ('-', '-'))[1]}→{b.get(h, ('-', '-'))[1]})"
+               for h in sorted(set(a) | set(b)) if a.get(h) != b.get(h)]
+    if changed:
+        more = f" (+{len(changed) - SHOW} more)" if len(changed) > SHOW else ""
+        out.append(f"allocation differs in {len(changed)} stratum(s): "
+                   f"{'; '.join(changed[:SHOW])}{more}")
+    return out
+
+
+def design_differences(stored: dict, declared: dict, where: str) -> list[str]:
+    """Design parameters the stored manifest and the revision's declaration disagree on."""
+    out = []
+    for name, value in declared.items():
+        if name == "unit_col" and value is None:
+            continue
+        if stored.get(name) != value:
+            out.append(f"{name}: sample drawn with {stored.get(name)!r}, {where} says {value!r}")
+    return out
