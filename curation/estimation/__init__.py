@@ -9,12 +9,19 @@ nonresponse adjustment, calibration, representation metrics and sample-size plan
 from .calibration import calibrate
 from .design import SurveyDesign, recognise
 from .estimators import Estimate, hajek_mean, ht_total, ratio
-from .intervals import korn_graubard, one_sided_bound, proportion_interval, t_interval, wilson
+from .intervals import (
+    count_interval,
+    korn_graubard,
+    one_sided_bound,
+    proportion_interval,
+    t_interval,
+    wilson,
+)
 from .nonresponse import adjust, respondents
 from .tidy import COLUMNS, estimate_table
 
 __all__ = [
-    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "estimate_table",
-    "hajek_mean", "ht_total", "korn_graubard", "one_sided_bound", "proportion_interval",
-    "ratio", "recognise", "respondents", "t_interval", "wilson",
+    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "count_interval",
+    "estimate_table", "hajek_mean", "ht_total", "korn_graubard", "one_sided_bound",
+    "proportion_interval", "ratio", "recognise", "respondents", "t_interval", "wilson",
 ]

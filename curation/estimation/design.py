@@ -50,6 +50,8 @@ class SurveyDesign:
     weight: np.ndarray
     N_h: np.ndarray | None = None
     calib: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    basis: str = ""
+    population: float = float("nan")
 
     @property
     def n(self) -> int:
@@ -164,23 +166,29 @@ def recognise(df: pd.DataFrame, manifest: Manifest | dict[str, Any] | None = Non
         "design") if isinstance(manifest, dict) else None
     allocation = manifest.allocation if isinstance(manifest, Manifest) else (
         (manifest or {}).get("allocation") or [])
+    if design is not None and design.get("name") not in KIND_OF_DESIGN:
+        if getattr(manifest, "kind", "sample") == "sample":
+            raise DesignError(f"{source}: manifest design {design.get('name')!r} is not one "
+                              f"of {sorted(KIND_OF_DESIGN)}")
+        design = None  # a derived table's manifest without the sample design: infer it
+    basis = "given"
     if kind is None and design is not None:
-        name = design.get("name")
-        if name not in KIND_OF_DESIGN:
-            raise DesignError(f"{source}: manifest design {name!r} is not one of "
-                              f"{sorted(KIND_OF_DESIGN)}")
-        kind = KIND_OF_DESIGN[name]
+        kind = KIND_OF_DESIGN[design["name"]]
+        basis = f"manifest design {design['name']!r}"
     if kind is None:
         lo = np.full(len(labels), np.inf)
         hi = np.zeros(len(labels))
         np.minimum.at(lo, codes, w)
         np.maximum.at(hi, codes, w)
         kind = "srswor" if np.all(hi - lo <= 1e-9 * hi) else "poisson"
+        basis = ("no manifest; weights constant within strata" if kind == "srswor" else
+                 "no manifest; weights vary within strata")
     if kind not in KINDS:
         raise DesignError(f"design kind must be one of {list(KINDS)}, got {kind!r}")
-    if kind == "poisson":
-        return SurveyDesign("poisson", codes, labels, pi, w)
     N_map = {str(a["stratum"]): float(a["N_h"]) for a in allocation}
+    N = float(sum(N_map.values())) if design is not None and N_map else float(w.sum())
+    if kind == "poisson":
+        return SurveyDesign("poisson", codes, labels, pi, w, basis=basis, population=N)
     if design is not None and N_map:
         absent = [s for s in labels if s not in N_map]
         if absent:
@@ -194,4 +202,4 @@ def recognise(df: pd.DataFrame, manifest: Manifest | dict[str, Any] | None = Non
         h = int(np.argmax(n_h > N_h))
         raise DesignError(f"{source}: stratum {labels[h]!r} has {n_h[h]} sampled units but "
                           f"N_h = {N_h[h]:g}")
-    return SurveyDesign("srswor", codes, labels, pi, w, N_h=N_h)
+    return SurveyDesign("srswor", codes, labels, pi, w, N_h=N_h, basis=basis, population=N)

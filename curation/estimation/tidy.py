@@ -2,9 +2,11 @@
 
 Columns: ``metric, y, domain, estimate, se, ci_low, ci_high, n, n_eff, deff, ci_method``.
 A 0/1 (or boolean) ``y`` gives a ``proportion`` (interval by ``ci``) and a ``total``; any other
-numeric ``y`` a ``mean`` and a ``total`` (t intervals, df = n - H). ``domain`` is ``all`` or
-``<column>=<value>``. When the table has an ``adjudication`` column, nonresponse is adjusted
-within strata (:mod:`.nonresponse`) and one ``nonresponse_rate`` row per stratum is added
+numeric ``y`` a ``mean`` and a ``total`` (t intervals, df = n - H); the total of a 0/1 ``y``
+(a count) gets the proportion's interval method on ``Ŷ/N`` (``intervals.count_interval``).
+``domain`` is ``all`` or ``<column>=<value>``. When the table has an ``adjudication`` column,
+nonresponse is adjusted within strata (:mod:`.nonresponse`) and one ``nonresponse_rate`` row
+per stratum is added
 (``domain = stratum=<h>``, ``n`` = sampled units, ``estimate`` = weighted rate).
 """
 
@@ -20,7 +22,7 @@ from . import nonresponse
 from .calibration import calibrate
 from .design import recognise
 from .estimators import Estimate, hajek_mean, ht_total
-from .intervals import METHODS, check_level, proportion_interval, t_interval
+from .intervals import METHODS, check_level, count_interval, proportion_interval, t_interval
 
 COLUMNS = ["metric", "y", "domain", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff",
            "ci_method"]
@@ -123,14 +125,18 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                 lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
                 rows.append(_row("mean", col, label, mean, lo, hi, "t"))
             tot = ht_total(design, y, mask)
-            lo, hi = t_interval(tot.estimate, tot.se, tot.df, level)
             if binary:
-                lo = max(lo, 0.0)
-            rows.append(_row("total", col, label, tot, lo, hi, "t"))
+                lo, hi, used = count_interval(tot, design.population, level, ci)
+            else:
+                (lo, hi), used = t_interval(tot.estimate, tot.se, tot.df, level), "t"
+            rows.append(_row("total", col, label, tot, lo, hi, used))
     if rates is not None:
         for r in rates.itertuples():
             rows.append({"metric": "nonresponse_rate", "y": "", "domain": f"stratum={r.stratum}",
                          "estimate": r.nonresponse_rate, "se": np.nan, "ci_low": np.nan,
                          "ci_high": np.nan, "n": int(r.n), "n_eff": np.nan, "deff": np.nan,
                          "ci_method": ""})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out.attrs.update(design=design.kind, basis=design.basis, sampled=len(df),
+                     respondents=int(responded.sum()), calibrated=sorted(totals or {}))
+    return out

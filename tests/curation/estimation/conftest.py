@@ -27,3 +27,15 @@ def make_population(N: int = 4000, seed: int = 0, prevalence: float = 0.08) -> p
 @pytest.fixture(scope="session")
 def population() -> pd.DataFrame:
     return make_population()
+
+
+def rare_population(N: int = 20_000, positives: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Exactly ``positives/N`` (0.5%) sensitive items and an imperfect risk score of them
+    (positives score ~0.5 on average, negatives ~0.1, with much overlap)."""
+    rng = np.random.default_rng(seed)
+    sens = np.zeros(N, np.int64)
+    sens[rng.choice(N, positives, replace=False)] = 1
+    score = 1 / (1 + np.exp(-(-2.5 + 2.5 * sens + rng.normal(0, 1.0, N))))
+    market = rng.choice(["US", "BR", "SE"], N, p=[0.5, 0.3, 0.2])
+    return pd.DataFrame({"item_id": [f"r{k:06d}" for k in range(N)], "market": market,
+                         "risk_score": np.round(score, 6), "sens": sens})

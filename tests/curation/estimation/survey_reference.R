@@ -52,7 +52,7 @@ one <- function(d, dom) {
     }
     t <- svytotal(f, d, deff = TRUE)
     ci <- as.numeric(confint(t, level = level, df = df))
-    if (y %in% binary) ci[1] <- max(ci[1], 0)
+    if (y %in% binary) ci <- c(NA, NA)  # ours: Korn-Graubard on Y/N (not in R)
     add("total", y, dom, coef(t)[[1]], SE(t)[[1]], ci[1], ci[2], deff(t)[[1]])
   }
 }
