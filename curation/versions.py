@@ -141,14 +141,15 @@ def list_versions(repo: str | Path = ".") -> list[Version]:
 
 
 def _dirty(root: Path, rel: str) -> bool:
-    """Whether the workspace file ``rel`` differs from HEAD (in git, or in DVC's record)."""
+    """Whether overwriting the workspace file ``rel`` would lose work: it differs from HEAD
+    (in git, or from DVC's record), or git does not version it."""
     target = root / rel
     if not target.exists():
         return False
     status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", rel],
                             capture_output=True, text=True, check=False).stdout
-    if status.strip():
-        return not status.startswith("??")
+    if status.strip():  # modified in git, or not versioned at all: either would be lost
+        return True
     try:
         head = Snapshot(root, "HEAD")
     except VersionError:
