@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,12 @@ from schemas import DesignError, Manifest, SchemaError, content_hash
 from .allocation import METHODS, allocate
 from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version
 from .coordination import Coordination
+from .engine import make_engine
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
 from .profile import Profile, report_duplicates
 from .sizes import SizeMeasure
 from .source import DEFAULT_BATCH_ROWS, Source
-from .strata import Strata, fit_strata
+from .strata import FitSample, FittedStrata, Strata, fit_on
 
 ID_CANDIDATES = ("unit_id", "impression_id", "item_id")
 
@@ -33,8 +35,18 @@ class DesignSampler(BaseSampler, ABC):
         return None
 
     @abstractmethod
-    def _select(self, source: Source, ctx: dict) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-        """Second pass: selected rows (all columns, plus ``__stratum``), their π and PRN."""
+    def _keeper(self, ctx: dict) -> Any:
+        """The mergeable state of the selection pass (``merge(other)``)."""
+
+    @abstractmethod
+    def _offer(self, keeper: Any, batch: pa.RecordBatch, row0: int, keys: np.ndarray,
+               ctx: dict) -> None:
+        """Offer a batch (design columns only; ``keys`` fetch its rows later) to the keeper."""
+
+    @abstractmethod
+    def _selected(self, keeper: Any, ctx: dict) -> tuple[pa.Table | None, np.ndarray,
+                                                         np.ndarray]:
+        """Selected rows as ``__key`` and ``__stratum`` columns, their π and PRN."""
 
     # -- the flow ----------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -60,9 +72,29 @@ class DesignSampler(BaseSampler, ABC):
         raise SchemaError(f"no unit id column: pass unit_col (none of {list(ID_CANDIDATES)} "
                           f"is present)", source=source.name)
 
-    def sample(self, data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Sample:
-        """Draw the sample from ``data`` (DataFrame, Table, record batches or Parquet path)."""
+    def sample(self, data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS,
+               engine: str = "stream", scheduler: Any = None) -> Sample:
+        """Draw the sample from ``data`` (DataFrame, Table, record batches or Parquet path).
+
+        Parameters
+        ----------
+        data : the population: a pandas DataFrame, a pyarrow Table, record batches, or the
+            path of a Parquet file or of a directory of (hive-partitioned) Parquet files.
+        batch_rows : rows per record batch read at a time (memory, not the result).
+        engine : 'stream' (default) reads the input batch by batch in this process, with
+            memory bounded by the sample size and the number of strata; 'dask' runs the same
+            passes on a ``dask.distributed`` cluster. Both give the identical sample.
+        scheduler : for ``engine='dask'``: a scheduler address or a ``distributed.Client``;
+            None starts a LocalCluster of two workers for this draw.
+
+        Like scikit-learn's execution settings (``n_jobs``), the engine is an argument of the
+        call, not a parameter of the design: it never changes the sample or its manifest.
+        """
         self._check_params()
+        with make_engine(engine, batch_rows, scheduler) as runner:
+            return self._draw(data, batch_rows, runner)
+
+    def _draw(self, data: Any, batch_rows: int, runner: Any) -> Sample:
         source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
         unit_col = self._unit_column(source)
         clash = [c for c in DESIGN_COLUMNS if c in source.column_names and c != unit_col]
@@ -88,16 +120,19 @@ class DesignSampler(BaseSampler, ABC):
             coord_desc = coord.describe(prev_manifest)
             if previous_ids is not None and self.overlap == "max":
                 previous_ids = None
-        fitted = fit_strata(spec, source.batches([unit_col, *spec.input_columns]), unit_col)
+        fitted = FittedStrata(spec)
+        if spec.needs_fit:
+            fitted = fit_on(runner.reduce(source, [unit_col, *spec.input_columns],
+                                          _Factory(FitSample, spec, unit_col), "fit strata"))
         profile = Profile(fitted, unit_col, source.name, size=size, neyman=self.neyman_col,
                           top_k=int(self.n) if size is not None else 0,
                           previous_ids=previous_ids, seed=seed,
                           fingerprint_columns=list(dict.fromkeys(needed)))
-        for batch in source.batches(profile.columns()):
-            profile.update(batch)
+        profile = runner.reduce(source, profile.columns(), _Factory(replace, profile),
+                                "profile")
         if profile.rows == 0:
             raise SchemaError("the input has no rows", source=source.name)
-        dups = profile.duplicate_hashes()
+        dups = runner.repeated_hashes(profile)
         if dups.size:
             report_duplicates(source, unit_col, dups, source.name)
 
@@ -121,8 +156,16 @@ class DesignSampler(BaseSampler, ABC):
         canon[order] = np.arange(len(order))
         ctx = {"unit_col": unit_col, "seed": seed, "labels": labels, "N_h": N_h, "n_h": n_h,
                "shift": shift, "strata": fitted, "profile": profile, "canon": canon,
-               "size": size, "alloc_extra": {}}
-        rows, pi, u = self._select(source, ctx)
+               "size": size, "alloc_extra": {}, "index": {lab: h for h, lab in enumerate(labels)},
+               "source": source.name}
+        columns = list(dict.fromkeys([unit_col, *spec.input_columns,
+                                      *([size.input_column] if size is not None else [])]))
+        selection = runner.reduce(source, columns, _Factory(_SelectionPass, self, ctx),
+                                  "select")
+        rows, pi, u = self._selected(selection.keeper, ctx)
+        if rows is not None and rows.num_rows:
+            full = runner.fetch(source, rows.column("__key").to_numpy(), None)
+            rows = full.append_column("__stratum", rows.column("__stratum"))
         table = self._finish(rows, pi, u, unit_col)
         allocation = []
         for h, label in enumerate(labels):
@@ -152,7 +195,7 @@ class DesignSampler(BaseSampler, ABC):
                                                                np.ndarray]:
         """(canonical stratum index, PRN u, 64-bit hash) of every row of a batch."""
         h = hash64(batch.column(ctx["unit_col"]), ctx["seed"])
-        codes = ctx["canon"][ctx["profile"]._code_of(ctx["strata"].labels(batch))]
+        codes = canonical_codes(ctx["strata"].labels(batch), ctx["index"])
         u = to_unit_interval(h)
         if ctx["shift"].any():
             u = shifted(u, ctx["shift"][codes])
@@ -177,11 +220,41 @@ class DesignSampler(BaseSampler, ABC):
         return out.take(order).combine_chunks().replace_schema_metadata(None)
 
 
-def with_stratum(batch: pa.RecordBatch, labels: list[str], codes: np.ndarray) -> pa.Table:
-    """The batch as a table with its canonical stratum label in ``__stratum``."""
-    table = pa.Table.from_batches([batch])
-    return table.append_column("__stratum", pa.array(np.asarray(labels, object)[codes],
-                                                     pa.string()))
+def canonical_codes(labels: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Canonical stratum index of each row from its label."""
+    uniq, inverse = np.unique(labels.astype(str), return_inverse=True)
+    return np.array([index[str(label)] for label in uniq], dtype=np.int64)[inverse]
+
+
+def stratum_column(labels: list[str], codes: np.ndarray) -> pa.Array:
+    """The canonical stratum labels of ``codes``."""
+    return pa.array(np.asarray(labels, object)[codes], pa.string())
+
+
+class _Factory:
+    """A picklable ``make_state`` for the engines: ``cls(*args)``."""
+
+    def __init__(self, cls: type, *args: Any):
+        self.cls, self.args = cls, args
+
+    def __call__(self) -> Any:
+        return self.cls(*self.args)
+
+
+class _SelectionPass:
+    """The selection pass: PRNs of each batch offered to the design's keeper."""
+
+    def __init__(self, sampler: DesignSampler, ctx: dict):
+        self.sampler, self.ctx = sampler, ctx
+        self.keeper = sampler._keeper(ctx)
+
+    def update(self, batch: pa.RecordBatch, row0: int, key0: int) -> None:
+        keys = np.arange(key0, key0 + batch.num_rows, dtype=np.int64)
+        self.sampler._offer(self.keeper, batch, row0, keys, self.ctx)
+
+    def merge(self, other: _SelectionPass) -> _SelectionPass:
+        self.keeper.merge(other.keeper)
+        return self
 
 
 def _jsonable(params: dict) -> dict:

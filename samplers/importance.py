@@ -7,11 +7,10 @@ import pyarrow as pa
 
 from schemas import DesignError
 
-from .design import DesignSampler, with_stratum
+from .design import DesignSampler, stratum_column
 from .poisson import PoissonSampler
 from .selection import BestK
 from .sizes import SizeMeasure
-from .source import Source
 from .strata import Strata
 
 METHODS = ("priority", "poisson")
@@ -66,23 +65,29 @@ class ImportanceSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure:
         return SizeMeasure(self.size, self.mixture)
 
-    def _select(self, source: Source, ctx: dict):
+    def _keeper(self, ctx: dict):
         if self.method == "poisson":
-            return PoissonSampler._select(self, source, ctx)
-        size = ctx["size"]
+            return PoissonSampler._keeper(self, ctx)
         prof = ctx["profile"]
-        mean = prof.score_sum.value / prof.rows if size.mixture is not None else None
+        ctx["score_mean"] = prof.score_sum.value / prof.rows \
+            if ctx["size"].mixture is not None else None
         n_h, N_h = ctx["n_h"], ctx["N_h"]
-        best = BestK(np.where(N_h > n_h, n_h + 1, n_h))
-        row0 = 0
-        for batch in source.batches():
-            codes, u, h = self._prns(batch, ctx)
-            w = size.weights(size.raw(batch, row0, source.name), mean)
-            row0 += batch.num_rows
-            rows = with_stratum(batch, ctx["labels"], codes)
-            rows = rows.append_column("__w", pa.array(w)).append_column("__u", pa.array(u))
-            best.offer(rows, codes, -(w / u), h)
-        rows, codes, neg_q, _ = best.result()
+        return BestK(np.where(N_h > n_h, n_h + 1, n_h))
+
+    def _offer(self, keeper, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
+        if self.method == "poisson":
+            return PoissonSampler._offer(self, keeper, batch, row0, keys, ctx)
+        size = ctx["size"]
+        codes, u, h = self._prns(batch, ctx)
+        w = size.weights(size.raw(batch, row0, ctx["source"]), ctx["score_mean"])
+        keeper.offer(pa.table({"__key": keys, "__w": w, "__u": u}), codes, -(w / u), h)
+        return None
+
+    def _selected(self, keeper, ctx: dict):
+        if self.method == "poisson":
+            return PoissonSampler._selected(self, keeper, ctx)
+        n_h = ctx["n_h"]
+        rows, codes, neg_q, _ = keeper.result()
         tau = np.zeros(len(n_h))
         if rows is None:
             return None, np.zeros(0), np.zeros(0)
@@ -95,4 +100,6 @@ class ImportanceSampler(DesignSampler):
         t = tau[codes[keep]]
         pi = np.where(t > 0, np.minimum(1.0, w / np.where(t > 0, t, 1.0)), 1.0)
         u = rows.column("__u").to_numpy()[keep]
-        return rows.take(keep).drop_columns(["__w", "__u"]), pi, u
+        out = pa.table({"__key": rows.column("__key").take(keep),
+                        "__stratum": stratum_column(ctx["labels"], codes[keep])})
+        return out, pi, u

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .design import DesignSampler, with_stratum
+from .design import DesignSampler, stratum_column
 from .sizes import SizeMeasure
-from .source import Source
 from .strata import Strata
 
 
@@ -84,27 +83,39 @@ class PoissonSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure | None:
         return SizeMeasure(self.size, self.mixture) if self.size else None
 
-    def _select(self, source: Source, ctx: dict):
-        size = ctx["size"]
-        lam = poisson_probabilities(ctx, size)
+    def _keeper(self, ctx: dict) -> Kept:
+        lam = poisson_probabilities(ctx, ctx["size"])
         if lam is not None:
             ctx["alloc_extra"]["lambda"] = lam
-        parts, pis, us = [], [], []
-        equal = ctx["n_h"] / ctx["N_h"]
-        row0 = 0
-        for batch in source.batches():
-            codes, u, _ = self._prns(batch, ctx)
-            if lam is None:
-                pi = equal[codes]
-            else:
-                w = size.weights(size.raw(batch, row0, source.name), ctx.get("score_mean"))
-                pi = np.minimum(1.0, lam[codes] * w)
-            row0 += batch.num_rows
-            keep = np.flatnonzero(u < pi)
-            if keep.size:
-                parts.append(with_stratum(batch, ctx["labels"], codes).take(keep))
-                pis.append(pi[keep])
-                us.append(u[keep])
-        if not parts:
+        ctx["lambda"] = lam
+        return Kept()
+
+    def _offer(self, keeper: Kept, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
+        codes, u, _ = self._prns(batch, ctx)
+        lam, size = ctx["lambda"], ctx["size"]
+        if lam is None:
+            pi = (ctx["n_h"] / ctx["N_h"])[codes]
+        else:
+            w = size.weights(size.raw(batch, row0, ctx["source"]), ctx.get("score_mean"))
+            pi = np.minimum(1.0, lam[codes] * w)
+        keep = np.flatnonzero(u < pi)
+        if keep.size:
+            keeper.parts.append((keys[keep], codes[keep], pi[keep], u[keep]))
+
+    def _selected(self, keeper: Kept, ctx: dict):
+        if not keeper.parts:
             return None, np.zeros(0), np.zeros(0)
-        return pa.concat_tables(parts), np.concatenate(pis), np.concatenate(us)
+        keys, codes, pi, u = (np.concatenate(x) for x in zip(*keeper.parts, strict=True))
+        rows = pa.table({"__key": keys, "__stratum": stratum_column(ctx["labels"], codes)})
+        return rows, pi, u
+
+
+class Kept:
+    """Rows kept by a Poisson design: (keys, codes, π, u) per batch; merged by concatenation."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def merge(self, other: Kept) -> Kept:
+        self.parts.extend(other.parts)
+        return self

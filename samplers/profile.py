@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from schemas import SchemaError
 from schemas.validate import rows_where
 
+from .duplicates import DuplicateFinder
 from .exactsum import ExactSum
 from .prn import fmix, hash64, prn
 from .sizes import SizeMeasure
@@ -68,7 +69,7 @@ class Profile:
         self.sq_sums: list[ExactSum] = []
         self.top: list[np.ndarray] = []
         self.prev_max: list[float] = []
-        self._hashes: list[np.ndarray] = []
+        self.dups = DuplicateFinder()
         self.rows = 0
         self._fp_sum = 0
         self._fp_xor = 0
@@ -96,15 +97,17 @@ class Profile:
             mapping[i] = code
         return mapping[inverse]
 
-    def update(self, batch: pa.RecordBatch) -> None:
+    def update(self, batch: pa.RecordBatch, row0: int | None = None, key0: int = 0) -> None:
+        """Add a batch whose first row is the input's row ``row0`` (default: rows so far)."""
+        row0 = self.rows if row0 is None else row0
         ids = batch.column(self.id_column)
         if ids.null_count:
-            mask = np.concatenate([np.zeros(self.rows, bool),
+            mask = np.concatenate([np.zeros(row0, bool),
                                    pc.is_null(ids).to_numpy(zero_copy_only=False)])
             raise SchemaError(f"column {self.id_column!r}: {ids.null_count} null id(s) at "
                               f"{rows_where(mask)}", source=self.source)
         h0 = hash64(ids, 0)
-        self._hashes.append(h0)
+        self.dups.add(h0)
         fp = h0.copy()
         for i, col in enumerate(self.fingerprint_columns, start=1):
             fp ^= column_hash(batch.column(col), i) + np.uint64(i)
@@ -112,7 +115,7 @@ class Profile:
         self._fp_sum = (self._fp_sum + int(fp.sum(dtype=np.uint64))) % (1 << 64)
         self._fp_xor ^= int(np.bitwise_xor.reduce(fp)) if fp.size else 0
         codes = self._code_of(self.strata.labels(batch))
-        raw = self.size.raw(batch, self.rows, self.source) if self.size is not None else None
+        raw = self.size.raw(batch, row0, self.source) if self.size is not None else None
         if raw is not None:
             self.score_sum.add(raw)
         s = None
@@ -120,7 +123,7 @@ class Profile:
             s = np.asarray(batch.column(self.neyman).to_numpy(zero_copy_only=False), float)
             if np.isnan(s).any() or (s < 0).any():
                 bad = np.isnan(s) | (s < 0)
-                mask = np.concatenate([np.zeros(self.rows, bool), bad])
+                mask = np.concatenate([np.zeros(row0, bool), bad])
                 raise SchemaError(f"column {self.neyman!r} (neyman S): {int(bad.sum())} null or "
                                   f"negative value(s) at {rows_where(mask)}", source=self.source)
         in_prev = None
@@ -132,9 +135,7 @@ class Profile:
             if raw is not None:
                 self.size_sums[code].add(raw[pos])
                 if self.top_k:
-                    both = np.concatenate([self.top[code], raw[pos]])
-                    k = min(self.top_k, len(both))
-                    self.top[code] = np.sort(np.partition(both, len(both) - k)[len(both) - k:])
+                    self._add_top(code, raw[pos])
             if s is not None:
                 self.sq_sums[code].add(s[pos] ** 2)
             if in_prev is not None:
@@ -143,10 +144,35 @@ class Profile:
                     self.prev_max[code] = max(self.prev_max[code], float(u[hit].max()))
         self.rows += batch.num_rows
 
+    def _add_top(self, code: int, values: np.ndarray) -> None:
+        if values.size == 0:
+            return
+        both = np.concatenate([self.top[code], values])
+        k = min(self.top_k, len(both))
+        self.top[code] = np.sort(np.partition(both, len(both) - k)[len(both) - k:])
+
+    def merge(self, other: Profile) -> Profile:
+        """Fold another partition's profile into this one (commutative, exact)."""
+        labels = list(other.codes)
+        mine = self._code_of(np.array(labels, dtype=object)) if labels else []
+        for label, code in zip(labels, mine, strict=True):
+            theirs = other.codes[label]
+            self.counts[code] += other.counts[theirs]
+            self.size_sums[code].merge(other.size_sums[theirs])
+            self.sq_sums[code].merge(other.sq_sums[theirs])
+            if self.top_k:
+                self._add_top(code, other.top[theirs])
+            self.prev_max[code] = max(self.prev_max[code], other.prev_max[theirs])
+        self.score_sum.merge(other.score_sum)
+        self.rows += other.rows
+        self._fp_sum = (self._fp_sum + other._fp_sum) % (1 << 64)
+        self._fp_xor ^= other._fp_xor
+        self.dups.merge(other.dups)
+        return self
+
     def duplicate_hashes(self) -> np.ndarray:
         """64-bit id hashes that occur more than once (candidates for duplicate ids)."""
-        h = np.sort(np.concatenate(self._hashes)) if self._hashes else np.zeros(0, np.uint64)
-        return np.unique(h[1:][h[1:] == h[:-1]])
+        return self.dups.repeated()
 
     @property
     def fingerprint(self) -> str:

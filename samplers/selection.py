@@ -41,6 +41,13 @@ class BestK:
         if self._size > self._budget:
             self._prune()
 
+    def merge(self, other: BestK) -> BestK:
+        """Fold in another partition's kept rows (the result is the same in any order)."""
+        self._parts.extend(other._parts)
+        self._size += other._size
+        self._prune()
+        return self
+
     def _prune(self) -> None:
         if not self._parts:
             return

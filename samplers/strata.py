@@ -118,25 +118,52 @@ def _matrix(batch: pa.RecordBatch | pa.Table, cols: Sequence[str]) -> np.ndarray
     return np.column_stack([_numeric(batch, c) for c in cols])
 
 
+class FitSample:
+    """The fit-subsample as a mergeable state: the ``fit_rows`` units of smallest PRN."""
+
+    def __init__(self, spec: Strata, id_column: str):
+        self.spec = spec
+        self.id_column = id_column
+        self.cols = ([spec.bins] if spec.bins else []) + \
+            [c for c in spec.clusters if c != spec.bins]
+        self.h = np.zeros(0, np.uint64)
+        self.ids = np.zeros(0, object)
+        self.x = np.zeros((0, len(self.cols)))
+
+    def update(self, batch: pa.RecordBatch, row0: int | None = None, key0: int = 0) -> None:
+        self._add(hash64(batch.column(self.id_column), self.spec.seed),
+                  np.asarray(batch.column(self.id_column).to_numpy(zero_copy_only=False),
+                             dtype=object), _matrix(batch, self.cols))
+
+    def _add(self, h: np.ndarray, ids: np.ndarray, x: np.ndarray) -> None:
+        self.h = np.concatenate([self.h, h])
+        self.ids = np.concatenate([self.ids, ids])
+        self.x = np.concatenate([self.x, x])
+        if len(self.h) > 2 * self.spec.fit_rows:
+            self.h, self.ids, self.x = _bottom(self.h, self.ids, self.x, self.spec.fit_rows)
+
+    def merge(self, other: FitSample) -> FitSample:
+        self._add(other.h, other.ids, other.x)
+        return self
+
+
 def fit_strata(spec: Strata, batches, id_column: str) -> FittedStrata:
     """Fit bins/clusters on the ``fit_rows`` units of smallest PRN (one pass over batches)."""
+    if not spec.needs_fit:
+        return FittedStrata(spec)
+    state = FitSample(spec, id_column)
+    for batch in batches:
+        state.update(batch)
+    return fit_on(state)
+
+
+def fit_on(state: FitSample) -> FittedStrata:
+    """Strata fitted on a (merged) fit-subsample."""
+    spec, cols = state.spec, state.cols
     fitted = FittedStrata(spec)
     if not spec.needs_fit:
         return fitted
-    cols = ([spec.bins] if spec.bins else []) + [c for c in spec.clusters if c != spec.bins]
-    keep_h = np.zeros(0, np.uint64)
-    keep_ids = np.zeros(0, object)
-    keep_x = np.zeros((0, len(cols)))
-    for batch in batches:
-        h = hash64(batch.column(id_column), spec.seed)
-        x = _matrix(batch, cols)
-        keep_h = np.concatenate([keep_h, h])
-        keep_ids = np.concatenate([keep_ids, np.asarray(
-            batch.column(id_column).to_numpy(zero_copy_only=False), dtype=object)])
-        keep_x = np.concatenate([keep_x, x])
-        if len(keep_h) > 2 * spec.fit_rows:
-            keep_h, keep_ids, keep_x = _bottom(keep_h, keep_ids, keep_x, spec.fit_rows)
-    keep_h, keep_ids, keep_x = _bottom(keep_h, keep_ids, keep_x, spec.fit_rows)
+    keep_h, keep_ids, keep_x = _bottom(state.h, state.ids, state.x, spec.fit_rows)
     if len(keep_h) == 0:
         raise DesignError("cannot fit strata on an empty input")
     if spec.bins:

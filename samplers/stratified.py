@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
-from .design import DesignSampler, with_stratum
+from .design import DesignSampler, stratum_column
 from .selection import BestK
-from .source import Source
 from .strata import Strata
 
 
@@ -58,13 +58,17 @@ class StratifiedSampler(DesignSampler):
         self.coordinate_with = coordinate_with
         self.overlap = overlap
 
-    def _select(self, source: Source, ctx: dict):
-        best = BestK(ctx["n_h"])
-        for batch in source.batches():
-            codes, u, h = self._prns(batch, ctx)
-            best.offer(with_stratum(batch, ctx["labels"], codes), codes, u, h)
-        rows, codes, u, _ = best.result()
-        pi = (ctx["n_h"] / ctx["N_h"])[codes] if rows is not None else np.zeros(0)
+    def _keeper(self, ctx: dict) -> BestK:
+        return BestK(ctx["n_h"])
+
+    def _offer(self, keeper: BestK, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
+        codes, u, h = self._prns(batch, ctx)
+        keeper.offer(pa.table({"__key": keys}), codes, u, h)
+
+    def _selected(self, keeper: BestK, ctx: dict):
+        rows, codes, u, _ = keeper.result()
+        if rows is None:
+            return None, np.zeros(0), np.zeros(0)
+        pi = (ctx["n_h"] / ctx["N_h"])[codes]
+        rows = rows.append_column("__stratum", stratum_column(ctx["labels"], codes))
         return rows, np.asarray(pi, dtype=np.float64), u
-
-

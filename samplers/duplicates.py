@@ -1,0 +1,106 @@
+"""Exact duplicate-id detection in bounded memory.
+
+Every id's 64-bit hash is kept until the end of the first pass: equal ids have equal hashes, so
+the hashes that occur twice are a superset of the duplicate ids (a second, id-only pass over the
+input then names the real duplicates and their rows; a hash collision of two different ids is
+dropped there). Up to ``memory_rows`` hashes stay in memory; past that they are spilled to
+``BUCKETS`` temporary files by their top bits, and each bucket is sorted on its own at the end.
+Peak memory is therefore about ``8 · max(memory_rows, N / BUCKETS)`` bytes (32 MB and, at
+``N = 10^9``, 31 MB per bucket) and the spill uses 8 bytes per row on the temporary disk,
+deleted when done. On a cluster the buckets are a shuffle: each partition cuts its hashes into
+the same buckets and each bucket is checked by one task (:func:`bucketize`, :func:`repeated`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+BUCKETS = 64
+DEFAULT_MEMORY_ROWS = 1 << 22
+
+
+def bucketize(h: np.ndarray, buckets: int = BUCKETS) -> list[np.ndarray]:
+    """The hashes cut into ``buckets`` (a power of two) arrays by their top bits."""
+    b = (h >> np.uint64(64 - buckets.bit_length() + 1)).astype(np.int64)
+    order = np.argsort(b, kind="stable")
+    cuts = np.searchsorted(b[order], np.arange(1, buckets))
+    return np.split(h[order], cuts)
+
+
+def repeated(parts: list[np.ndarray]) -> np.ndarray:
+    """Hash values that occur more than once among ``parts``."""
+    if not parts:
+        return np.zeros(0, np.uint64)
+    h = np.sort(np.concatenate(parts))
+    return np.unique(h[1:][h[1:] == h[:-1]])
+
+
+class DuplicateFinder:
+    """Collects id hashes (see module docstring); ``repeated()`` gives those seen twice."""
+
+    def __init__(self, memory_rows: int = DEFAULT_MEMORY_ROWS):
+        self.memory_rows = memory_rows
+        self._parts: list[np.ndarray] = []
+        self._held = 0
+        self._dir: str | None = None
+
+    def add(self, h: np.ndarray) -> None:
+        self._parts.append(np.asarray(h, np.uint64))
+        self._held += len(h)
+        if self._held > self.memory_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="acprn-dups-")
+        if not self._parts:
+            return
+        for b, part in enumerate(bucketize(np.concatenate(self._parts))):
+            if part.size:
+                with open(Path(self._dir) / f"{b:02d}.u64", "ab") as fh:
+                    part.tofile(fh)
+        self._parts, self._held = [], 0
+
+    def take(self) -> list[np.ndarray]:
+        """All hashes held in memory (for a shuffle), leaving the finder empty."""
+        if self._dir is not None:
+            self._spill()
+            parts = [np.fromfile(p, np.uint64) for p in sorted(Path(self._dir).iterdir())]
+            self.close()
+            return parts
+        parts, self._parts, self._held = self._parts, [], 0
+        return parts
+
+    def merge(self, other: DuplicateFinder) -> DuplicateFinder:
+        for part in other.take():
+            self.add(part)
+        return self
+
+    def repeated(self) -> np.ndarray:
+        """Hashes seen more than once, checking one bucket at a time."""
+        if self._dir is None:
+            return repeated(self._parts)
+        self._spill()
+        found = [repeated([np.fromfile(p, np.uint64)])
+                 for p in sorted(Path(self._dir).iterdir())]
+        self.close()
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.uint64)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __getstate__(self) -> dict:
+        parts = list(self._parts)
+        if self._dir is not None:
+            parts += [np.fromfile(p, np.uint64) for p in sorted(Path(self._dir).iterdir())]
+        return {"memory_rows": self.memory_rows, "_parts": parts,
+                "_held": sum(len(p) for p in parts), "_dir": None}
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""The streaming engine: same sample from memory, files and directories at any batch size; column
+pruning; bounded duplicate detection; corrupt or disagreeing files named."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from curation.cli.main import cli
+from samplers import ImportanceSampler, StratifiedSampler
+from samplers.duplicates import DuplicateFinder, bucketize
+from samplers.source import Piece
+from schemas import DesignError, SchemaError
+
+from .conftest import population
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    pop = population(4000, seed=3)
+    root = tmp_path_factory.mktemp("stream")
+    one = root / "pop.parquet"
+    pq.write_table(pop, one, row_group_size=900)
+    hive = root / "hive"
+    markets = pop.column("market").to_numpy(zero_copy_only=False)
+    for m in np.unique(markets):
+        part = hive / f"market={m}"
+        part.mkdir(parents=True)
+        rows = pop.filter(pa.array(markets == m)).drop_columns(["market"])
+        half = rows.num_rows // 2
+        pq.write_table(rows.slice(0, half), part / "a.parquet", row_group_size=300)
+        pq.write_table(rows.slice(half), part / "b.parquet")
+    return pop, one, hive
+
+
+@pytest.mark.parametrize("batch_rows", [97, 1000, 1 << 18])
+def test_file_and_directory_give_the_in_memory_sample(design, files, batch_rows):
+    _, make = design
+    pop, one, hive = files
+    memory = make(n=150, seed=21).sample(pop.to_pandas())
+    from_file = make(n=150, seed=21).sample(one, batch_rows=batch_rows)
+    assert from_file.manifest.content_hash == memory.manifest.content_hash
+    assert from_file.manifest.population["fingerprint"] == \
+        memory.manifest.population["fingerprint"]
+    # the hive directory holds the same rows, partition column last, in another order
+    reordered = pop.select([c for c in pop.column_names if c != "market"] + ["market"])
+    from_dir = make(n=150, seed=21).sample(hive, batch_rows=batch_rows)
+    assert from_dir.manifest.content_hash == \
+        make(n=150, seed=21).sample(reordered).manifest.content_hash
+
+
+def test_passes_read_only_design_columns_and_fetch_only_selected_rows(files, monkeypatch):
+    pop, one, _ = files
+    scans, takes = [], []
+    real_scan, real_take = Piece.scan, Piece.take
+
+    def scan(self, columns, batch_rows):
+        scans.append(columns)
+        return real_scan(self, columns, batch_rows)
+
+    def take(self, rows, columns):
+        takes.append(len(rows))
+        return real_take(self, rows, columns)
+
+    monkeypatch.setattr(Piece, "scan", scan)
+    monkeypatch.setattr(Piece, "take", take)
+    s = ImportanceSampler(n=40, size="popularity", strata="market", seed=2).sample(one)
+    assert all(cols is not None for cols in scans)
+    assert {c for cols in scans for c in cols} == {"item_id", "market", "popularity"}
+    assert sum(takes) == 40 and len(s) == 40
+    assert set(pop.column_names) <= set(s.table.column_names)  # other columns fetched
+
+
+def test_duplicates_found_exactly_when_hashes_spill_to_disk():
+    rng = np.random.default_rng(0)
+    h = rng.integers(0, 2**63, 50_000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    dup = h[[5, 77, 40_000]]
+    finder = DuplicateFinder(memory_rows=4_000)
+    for part in np.array_split(np.r_[h, dup], 30):
+        finder.add(part)
+    assert finder._dir is not None  # it did spill
+    assert finder.repeated().tolist() == sorted(dup.tolist())
+    assert finder._dir is None  # and cleaned up
+    assert sum(len(b) for b in bucketize(h, 8)) == h.size
+
+
+def test_duplicate_ids_in_different_files_are_named(tmp_path):
+    pq.write_table(pa.table({"item_id": ["a", "b", "c"]}), tmp_path / "1.parquet")
+    pq.write_table(pa.table({"item_id": ["d", "b"]}), tmp_path / "2.parquet")
+    with pytest.raises(SchemaError, match=r"1 duplicate id\(s\).*'b' at rows 1, 4"):
+        StratifiedSampler(n=2).sample(tmp_path)
+
+
+def _population_dir(tmp_path):
+    d = tmp_path / "pop"
+    d.mkdir()
+    pop = population(300, seed=1)
+    pq.write_table(pop.slice(0, 150), d / "part-0.parquet")
+    pq.write_table(pop.slice(150), d / "part-1.parquet")
+    return d, pop
+
+
+def test_corrupt_file_in_a_directory_is_named(tmp_path):
+    d, _ = _population_dir(tmp_path)
+    (d / "part-1.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(SchemaError, match=r"part-1\.parquet: cannot read Parquet"):
+        StratifiedSampler(n=10, strata="market").sample(d)
+
+
+@pytest.mark.parametrize("change", ["type", "missing"])
+def test_file_whose_schema_disagrees_is_named(tmp_path, change):
+    d, pop = _population_dir(tmp_path)
+    bad = pop.slice(150)
+    if change == "type":
+        bad = bad.set_column(bad.schema.get_field_index("risk_score"), "risk_score",
+                             pa.array([str(x) for x in bad.column("risk_score").to_pylist()]))
+        message = r"part-1\.parquet: schema disagrees .*column 'risk_score' is string here"
+    else:
+        bad = bad.drop_columns(["genre"])
+        message = r"part-1\.parquet: schema disagrees .*column 'genre' is missing"
+    pq.write_table(bad, d / "part-1.parquet")
+    with pytest.raises(SchemaError, match=message):
+        StratifiedSampler(n=10, strata="market").sample(d)
+
+
+def test_cli_names_the_bad_file_and_writes_nothing(tmp_path):
+    d, _ = _population_dir(tmp_path)
+    (d / "part-0.parquet").write_bytes(b"garbage")
+    out = tmp_path / "s.parquet"
+    result = CliRunner().invoke(cli, ["sample", str(d), "-o", str(out), "--n", "5"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert "part-0.parquet" in result.output
+    assert not out.exists() and not (tmp_path / "s.manifest.json").exists()
+
+
+def test_unknown_engine_and_stray_scheduler(files):
+    pop, _, _ = files
+    with pytest.raises(DesignError, match="unknown engine 'spark'"):
+        StratifiedSampler(n=5).sample(pop, engine="spark")
+    with pytest.raises(DesignError, match="engine='dask' only"):
+        StratifiedSampler(n=5).sample(pop, scheduler="tcp://127.0.0.1:1")
+
