@@ -34,6 +34,9 @@ class DesignSampler(BaseSampler, ABC):
     def _size_measure(self) -> SizeMeasure | None:
         return None
 
+    def _prepare(self, ctx: dict) -> None:
+        """Design quantities (λ, mean score) from the profile, before the selection pass."""
+
     @abstractmethod
     def _keeper(self, ctx: dict) -> Any:
         """The mergeable state of the selection pass (``merge(other)``)."""
@@ -160,6 +163,7 @@ class DesignSampler(BaseSampler, ABC):
                "source": source.name}
         columns = list(dict.fromkeys([unit_col, *spec.input_columns,
                                       *([size.input_column] if size is not None else [])]))
+        self._prepare(ctx)
         selection = runner.reduce(source, columns, _Factory(_SelectionPass, self, ctx),
                                   "select")
         rows, pi, u = self._selected(selection.keeper, ctx)

@@ -127,7 +127,7 @@ class DaskEngine:
         try:
             if self.scheduler is None:
                 cluster = LocalCluster(n_workers=2, threads_per_worker=1,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
                 self._owned.append(cluster)
                 self._client = Client(cluster)
             else:

@@ -65,12 +65,17 @@ class ImportanceSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure:
         return SizeMeasure(self.size, self.mixture)
 
-    def _keeper(self, ctx: dict):
+    def _prepare(self, ctx: dict) -> None:
         if self.method == "poisson":
-            return PoissonSampler._keeper(self, ctx)
+            PoissonSampler._prepare(self, ctx)
+            return
         prof = ctx["profile"]
         ctx["score_mean"] = prof.score_sum.value / prof.rows \
             if ctx["size"].mixture is not None else None
+
+    def _keeper(self, ctx: dict):
+        if self.method == "poisson":
+            return PoissonSampler._keeper(self, ctx)
         n_h, N_h = ctx["n_h"], ctx["N_h"]
         return BestK(np.where(N_h > n_h, n_h + 1, n_h))
 

@@ -83,11 +83,13 @@ class PoissonSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure | None:
         return SizeMeasure(self.size, self.mixture) if self.size else None
 
-    def _keeper(self, ctx: dict) -> Kept:
+    def _prepare(self, ctx: dict) -> None:
         lam = poisson_probabilities(ctx, ctx["size"])
         if lam is not None:
             ctx["alloc_extra"]["lambda"] = lam
         ctx["lambda"] = lam
+
+    def _keeper(self, ctx: dict) -> Kept:
         return Kept()
 
     def _offer(self, keeper: Kept, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:

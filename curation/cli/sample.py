@@ -8,6 +8,7 @@ import click
 
 from curation.params import load_section
 from samplers import SAMPLERS
+from samplers.engine import ENGINES
 from samplers.source import DEFAULT_BATCH_ROWS
 from samplers.strata import Strata
 from schemas import DesignError
@@ -87,8 +88,14 @@ OPTION_NAMES = ("design", "n", "seed", "strata", "allocation", "size", "min_per_
 @click.option("--section", help="... from this section (e.g. sample_catalogue).")
 @click.option("--batch-rows", type=click.IntRange(min=1), default=DEFAULT_BATCH_ROWS,
               show_default=True, help="Rows per record batch when streaming.")
+@click.option("--engine", type=click.Choice(ENGINES), default="stream", show_default=True,
+              help="stream: batch by batch in this process (bounded memory); dask: on a "
+                   "dask.distributed cluster (same sample).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:8786) for --engine dask; without it a "
+                   "local cluster of 2 workers is started.")
 def sample_cmd(input_path: str, output: str, params_file: str | None, section: str | None,
-               batch_rows: int, **options) -> None:
+               batch_rows: int, engine: str, scheduler: str | None, **options) -> None:
     """Draw a sample of INPUT (Parquet file or directory) and write it to OUTPUT."""
     if Path(output).resolve() == Path(input_path).resolve():
         raise click.UsageError("OUTPUT would overwrite INPUT")
@@ -96,7 +103,10 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
     if section and not params_file:
         raise click.UsageError("--section needs --params")
     merged.update({k: v for k, v in options.items() if v is not None})
-    sample = build_sampler(merged).sample(input_path, batch_rows=batch_rows)
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+    sample = build_sampler(merged).sample(input_path, batch_rows=batch_rows, engine=engine,
+                                          scheduler=scheduler)
     sample.write(output)
     click.echo(allocation_table(sample))
     click.echo(f"wrote {output} ({len(sample)} units, content hash "
