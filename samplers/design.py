@@ -199,7 +199,8 @@ class DesignSampler(BaseSampler, ABC):
                                                                np.ndarray]:
         """(canonical stratum index, PRN u, 64-bit hash) of every row of a batch."""
         h = hash64(batch.column(ctx["unit_col"]), ctx["seed"])
-        codes = canonical_codes(ctx["strata"].labels(batch), ctx["index"])
+        local, names = ctx["strata"].encode(batch)
+        codes = np.array([ctx["index"][name] for name in names], dtype=np.int64)[local]
         u = to_unit_interval(h)
         if ctx["shift"].any():
             u = shifted(u, ctx["shift"][codes])
@@ -222,12 +223,6 @@ class DesignSampler(BaseSampler, ABC):
         order = pc.sort_indices(out, sort_keys=[("stratum", "ascending"), ("prn", "ascending"),
                                                 ("unit_id", "ascending")])
         return out.take(order).combine_chunks().replace_schema_metadata(None)
-
-
-def canonical_codes(labels: np.ndarray, index: dict[str, int]) -> np.ndarray:
-    """Canonical stratum index of each row from its label."""
-    uniq, inverse = np.unique(labels.astype(str), return_inverse=True)
-    return np.array([index[str(label)] for label in uniq], dtype=np.int64)[inverse]
 
 
 def stratum_column(labels: list[str], codes: np.ndarray) -> pa.Array:

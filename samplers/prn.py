@@ -72,6 +72,8 @@ def hash64(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
         np.zeros(0, np.uint8)
     starts = offsets[:-1]
     lengths = (offsets[1:] - starts).astype(np.int64)
+    if n and lengths.min() == lengths.max():
+        return _hash_fixed(data[int(offsets[0]):int(offsets[-1])], n, int(lengths[0]), seed)
     # Pad so that 8-byte loads past the end of the last id stay inside the buffer; the eight
     # byte-shifted uint64 views give an unaligned little-endian load at any byte position.
     used = int(offsets[-1]) if n else 0
@@ -96,6 +98,21 @@ def hash64(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
         sub ^= word
         h[active] = fmix(sub)
     h ^= lengths.astype(np.uint64) * _LEN_MUL
+    return fmix(h)
+
+
+def _hash_fixed(data: np.ndarray, n: int, length: int, seed: int) -> np.ndarray:
+    """The same hash for ids that all have ``length`` bytes: one zero-padded word matrix."""
+    words = (length + 7) // 8
+    padded = np.zeros((n, words * 8), np.uint8)
+    padded[:, :length] = data.reshape(n, length)
+    matrix = padded.view("<u8")
+    h = np.full(n, (int(seed) ^ _GOLDEN) & _MASK64, dtype=np.uint64)
+    fmix(h)
+    for k in range(words):
+        h ^= matrix[:, k]
+        fmix(h)
+    h ^= np.uint64((length * int(_LEN_MUL)) & _MASK64)
     return fmix(h)
 
 

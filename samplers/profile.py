@@ -41,7 +41,10 @@ def column_hash(values: pa.Array | pa.ChunkedArray, salt: int) -> np.ndarray:
         values = pc.cast(values, typ.value_type)
         typ = values.type
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return hash64(pc.fill_null(values, "\0null"), salt)
+        enc = pc.dictionary_encode(pc.fill_null(values, "\0null"))
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        return hash64(enc.dictionary, salt)[enc.indices.to_numpy(zero_copy_only=False)]
     x = np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     x = np.where(np.isnan(x), np.nan, x + 0.0)  # one NaN, and -0.0 == 0.0
     return fmix(x.view(np.uint64) ^ np.uint64(salt))
@@ -114,7 +117,8 @@ class Profile:
             fmix(fp)
         self._fp_sum = (self._fp_sum + int(fp.sum(dtype=np.uint64))) % (1 << 64)
         self._fp_xor ^= int(np.bitwise_xor.reduce(fp)) if fp.size else 0
-        codes = self._code_of(self.strata.labels(batch))
+        local, names = self.strata.encode(batch)
+        codes = self._code_of(np.array(names, dtype=object))[local]
         raw = self.size.raw(batch, row0, self.source) if self.size is not None else None
         if raw is not None:
             self.score_sum.add(raw)

@@ -103,6 +103,38 @@ class FittedStrata:
         return out
 
 
+    def encode(self, batch: pa.RecordBatch | pa.Table) -> tuple[np.ndarray, list[str]]:
+        """Stratum of every row as ``(codes, labels)``: ``labels[codes]`` equals
+        :meth:`labels`, computed on dictionary indices instead of strings."""
+        parts: list[tuple[np.ndarray, list[str]]] = []
+        for col in self.spec.columns:
+            values = pc.fill_null(pc.cast(batch.column(col), pa.string()), MISSING)
+            enc = pc.dictionary_encode(values)
+            if isinstance(enc, pa.ChunkedArray):
+                enc = enc.combine_chunks()
+            parts.append((enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                          enc.dictionary.to_pylist()))
+        if self.spec.bins is not None:
+            x = _numeric(batch, self.spec.bins)
+            idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
+            parts.append((idx, [f"q{i}" for i in range(int(idx.max(initial=0)) + 1)]))
+        if self.spec.clusters:
+            X = _matrix(batch, self.spec.clusters)
+            d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
+            parts.append((d.argmin(axis=1).astype(np.int64),
+                          [f"c{i}" for i in range(len(self.centers))]))
+        if not parts:
+            return np.zeros(batch.num_rows, np.int64), [ALL]
+        if len(parts) == 1:
+            return parts[0]
+        key = np.zeros(batch.num_rows, np.int64)
+        for idx, names in parts:
+            key = np.unique(key * len(names) + idx, return_inverse=True)[1].astype(np.int64)
+        _, first = np.unique(key, return_index=True)
+        labels = ["|".join(names[idx[r]] for idx, names in parts) for r in first]
+        return key, labels
+
+
 def _numeric(batch: pa.RecordBatch | pa.Table, col: str) -> np.ndarray:
     values = batch.column(col)
     if values.null_count:
