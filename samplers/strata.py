@@ -117,12 +117,13 @@ class FittedStrata:
         if self.spec.bins is not None:
             x = _numeric(batch, self.spec.bins)
             idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
-            parts.append((idx, [f"q{i}" for i in range(int(idx.max(initial=0)) + 1)]))
+            uniq, inv = np.unique(idx, return_inverse=True)
+            parts.append((inv.astype(np.int64), [f"q{i}" for i in uniq]))
         if self.spec.clusters:
             X = _matrix(batch, self.spec.clusters)
             d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
-            parts.append((d.argmin(axis=1).astype(np.int64),
-                          [f"c{i}" for i in range(len(self.centers))]))
+            uniq, inv = np.unique(d.argmin(axis=1), return_inverse=True)
+            parts.append((inv.astype(np.int64), [f"c{i}" for i in uniq]))
         if not parts:
             return np.zeros(batch.num_rows, np.int64), [ALL]
         if len(parts) == 1:

@@ -142,3 +142,19 @@ def test_unknown_engine_and_stray_scheduler(files):
     with pytest.raises(DesignError, match="engine='dask' only"):
         StratifiedSampler(n=5).sample(pop, scheduler="tcp://127.0.0.1:1")
 
+
+
+def test_encoded_strata_equal_the_string_labels(files):
+    from samplers import Strata
+    from samplers.strata import FitSample, fit_on
+
+    pop, _, _ = files
+    spec = Strata(columns=("market", "genre"), bins="y", n_bins=5, clusters=("risk_score",),
+                  n_clusters=3)
+    state = FitSample(spec, "item_id")
+    state.update(pop.to_batches()[0])
+    fitted = fit_on(state)
+    for batch in pop.slice(0, 700).to_batches(max_chunksize=250):
+        codes, names = fitted.encode(batch)
+        assert len(set(names)) == len(names) and set(codes.tolist()) == set(range(len(names)))
+        assert (np.asarray(names, object)[codes] == fitted.labels(batch)).all()
