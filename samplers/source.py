@@ -88,6 +88,8 @@ class Piece:
                 table = ds.Scanner.from_fragment(sub, schema=self.schema, columns=columns,
                                                  use_threads=True).to_table()
                 parts.append(table.take(rows[group == g] - starts[g]))
+                del table
+                pa.default_memory_pool().release_unused()  # one row group at a time in RSS
         except _READ_ERRORS as exc:
             raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}",
                               source=self.name) from exc
