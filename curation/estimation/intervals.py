@@ -23,6 +23,7 @@ from schemas import DesignError
 from .estimators import Estimate
 
 METHODS = ("beta", "wilson", "normal")
+CENSUS_TOLERANCE = 1e-12  # a variance below this × p(1-p) is rounding noise of an exact 0
 
 
 def check_level(level: float) -> float:
@@ -86,7 +87,7 @@ def proportion_interval(e: Estimate, level: float, method: str = "beta",
     if p <= 0.0 or p >= 1.0:
         lo, hi = one_sided_bound(e.kish_n, level, at_one=p >= 1.0)
         return lo, hi, "one-sided upper" if p <= 0.0 else "one-sided lower"
-    if e.var <= 0.0:
+    if e.var <= CENSUS_TOLERANCE * p * (1.0 - p):  # zero up to rounding: n_eff > 1e12
         return p, p, "census"
     if method == "beta":
         lo, hi = korn_graubard(p, e.var, e.n, e.df, level)

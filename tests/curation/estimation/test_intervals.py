@@ -35,3 +35,9 @@ def test_korn_graubard_is_clopper_pearson_at_deff_one():
     z = 1.959963984540054
     centre = (0.1 + z * z / 200) / (1 + z * z / 100)
     assert (lo + hi) / 2 == pytest.approx(centre, rel=1e-6) and np.isfinite(hi)
+
+
+def test_a_variance_of_rounding_noise_is_a_census_not_a_nan_interval():
+    # a domain whose positives all lie in a fully sampled stratum: V = 0 up to rounding
+    e = Estimate(1 / 36, 9.4e-21, 18, 16, float("nan"), 36.0, 18.0)
+    assert proportion_interval(e, 0.95, "beta") == (1 / 36, 1 / 36, "census")
