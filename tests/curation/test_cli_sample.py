@@ -8,15 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
 from curation.cli.main import cli
 from schemas import read_manifest
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.output
+from tests.cli import run
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,51 @@
+"""The expert queue: units the annotators did not settle, for a second, expert-stage project.
+
+A unit is queued when adjudication of its review annotations leaves it ``unresolved`` (a tie,
+or only skipped / unsure answers). Units nobody has labeled yet are not queued: they still
+wait in the review project. The expert's task shows what the annotators answered; the expert's
+decision wins in adjudication (stage ``expert``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.labels import STAGES
+
+from .adjudication import adjudicate, latest_versions
+
+
+def _summary(group: pd.DataFrame) -> str:
+    counted = group[~group["skipped"].astype(bool) & ~group["unsure"].astype(bool)]
+    yes = int(counted["sensitive"].astype(bool).sum())
+    parts = [f"{yes} sensitive", f"{len(counted) - yes} not sensitive",
+             f"{int(group['unsure'].astype(bool).sum())} unsure",
+             f"{int(group['skipped'].astype(bool).sum())} skipped"]
+    return f"{len(group)} annotations: " + ", ".join(parts)
+
+
+def expert_queue(labels: pd.DataFrame) -> dict[str, str]:
+    """``unit_id → what the annotators answered`` for every unresolved unit of ``labels``.
+
+    Units an expert has already decided are not queued again.
+
+    Examples
+    --------
+    >>> rows = [dict(unit_id=u, annotation_id=i, updated_at=0, stage="review", sensitive=s,
+    ...              skipped=False, unsure=n, severity=None)
+    ...         for i, (u, s, n) in enumerate([("u1", True, False), ("u1", False, False),
+    ...                                        ("u2", True, False), ("u3", False, True)])]
+    >>> expert_queue(pd.DataFrame(rows))
+    {'u1': '2 annotations: 1 sensitive, 1 not sensitive, 0 unsure, 0 skipped', \
+'u3': '1 annotations: 0 sensitive, 0 not sensitive, 1 unsure, 0 skipped'}
+    """
+    if labels.empty:
+        return {}
+    categories = [c.removeprefix("cat_") for c in labels.columns if c.startswith("cat_")]
+    decided = adjudicate(labels, categories)
+    open_units = decided.loc[decided["adjudication"] == "unresolved", "unit_id"]
+    latest = latest_versions(labels)
+    stage = latest["stage"] if "stage" in latest else pd.Series("review", index=latest.index)
+    review = latest[stage.fillna(STAGES[0]) != "expert"]
+    groups = dict(tuple(review.groupby("unit_id", sort=True)))
+    return {u: _summary(groups[u]) for u in sorted(open_units) if u in groups}

@@ -1,0 +1,87 @@
+"""The push ledger: which unit went to which Label Studio task, kept on the local disk.
+
+Label Studio has no upsert and no unique key of ours, reuses task ids after deletes, and a
+retried import POST creates the tasks twice, so the ledger is what makes a push idempotent and
+resumable. Before each import batch its unit ids are recorded as *pending*; after the server
+answers, their task ids replace them. A pending entry left by a crash means "maybe imported":
+the next push asks the server which of those units exist (by ``data.unit_id``) before importing
+anything. Every save is an atomic rename, so a kill leaves the previous or the next version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.errors import AnnotationError
+from schemas.io import write_json
+
+VERSION = 1
+
+
+@dataclass
+class Ledger:
+    """``unit_id → task_id`` of one project on one server, plus the units in flight."""
+
+    path: Path
+    url: str
+    project: str
+    project_id: int | None = None
+    stage: str = "review"
+    tasks: dict[str, int] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, url: str, project: str) -> Ledger:
+        """The ledger at ``path``, or an empty one when there is none yet."""
+        path = Path(path)
+        if not path.exists():
+            return cls(path, url, project)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            if d.get("version") != VERSION:
+                raise ValueError(f"version {d.get('version')}")
+            out = cls(path, d["url"], d["project"], d.get("project_id"), d.get("stage", "review"),
+                      {str(k): int(v) for k, v in d["tasks"].items()},
+                      [str(u) for u in d.get("pending", [])])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AnnotationError(f"{path}: unreadable push ledger ({exc}); move it away and "
+                                  f"push again (the server is asked which units it holds)"
+                                  ) from None
+        if out.url.rstrip("/") != url.rstrip("/") or out.project != project:
+            raise AnnotationError(f"{path}: this ledger belongs to project {out.project!r} on "
+                                  f"{out.url}, not {project!r} on {url}; pass --ledger")
+        return out
+
+    def rebind(self, project_id: int) -> None:
+        """Point the ledger at ``project_id``; entries of another project id are stale."""
+        if self.project_id is not None and self.project_id != project_id:
+            self.tasks, self.pending = {}, []
+        self.project_id = project_id
+
+    def save(self) -> None:
+        write_json(self.path, {"version": VERSION, "url": self.url, "project": self.project,
+                               "project_id": self.project_id, "stage": self.stage,
+                               "tasks": self.tasks, "pending": self.pending})
+
+    def begin(self, unit_ids: list[str]) -> None:
+        """Record ``unit_ids`` as in flight (call before their import POST)."""
+        self.pending = list(unit_ids)
+        self.save()
+
+    def commit(self, unit_ids: list[str], task_ids: list[int]) -> None:
+        """Record the task ids the server gave ``unit_ids`` and clear the in-flight list."""
+        if len(unit_ids) != len(task_ids):
+            raise AnnotationError(f"Label Studio returned {len(task_ids)} task ids for "
+                                  f"{len(unit_ids)} imported tasks; push again to reconcile")
+        self.tasks.update(zip(unit_ids, (int(t) for t in task_ids), strict=True))
+        self.pending = []
+        self.save()
+
+    def settle(self, found: dict[str, int]) -> None:
+        """Resolve the in-flight units with what the server holds (others were not imported)."""
+        self.tasks.update(found)
+        self.pending = []
+        self.save()

@@ -1,0 +1,145 @@
+"""Blinded Label Studio tasks from a sample: what an annotator needs, and nothing else.
+
+A task's ``data`` is built from an allow-list, never by copying the sample row: the opaque
+``unit_id``, the item as shown (title, creator, a description or transcript excerpt, type,
+genre, language, explicit flag, duration, audio link) and, for an impression, where and to whom
+it was shown (surface, position, day, market, age band, a keyed pseudonym of the user). Design
+weights, inclusion probabilities, strata, PRNs, risk scores and raw user ids never enter it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pyarrow as pa
+
+from schemas.errors import SchemaError
+
+from .pseudonym import pseudonymize
+
+ITEM_FIELDS = ("title", "creator", "description", "context", "item_type", "genre", "language",
+               "explicit", "duration_s")
+IMPRESSION_FIELDS = ("impression", "surface", "position", "served_on", "market", "user_age_band",
+                     "user_ref")
+NEVER = ("design_weight", "inclusion_prob", "stratum", "prn", "risk_score", "user_id")
+JOINED = ("title", "creator_id", "creator_name", "description", "transcript", "item_type",
+          "genre", "language", "explicit", "duration_s", "audio_url")
+
+
+def sample_kind(columns: list[str]) -> str:
+    """``impression`` for a sample of the recommendation log, else ``catalogue``."""
+    return "impression" if "impression_id" in columns else "catalogue"
+
+
+def _clean(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def _excerpt(text, limit: int) -> str:
+    text = "" if text is None else " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def join_items(sample: pd.DataFrame, catalogue: pa.Table | None, source: str,
+               extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Impression rows with the item fields of the catalogue (``item_id`` join)."""
+    if "title" in sample.columns or catalogue is None:
+        if "title" not in sample.columns:
+            raise SchemaError("an impression sample does not carry the items' titles and "
+                              "descriptions: pass the catalogue with --catalogue", source=source)
+        return sample
+    cols = [c for c in JOINED + extra
+            if c in catalogue.column_names and c not in sample.columns]
+    items = catalogue.select(["item_id", *cols]).to_pandas()
+    out = sample.merge(items, on="item_id", how="left", validate="many_to_one")
+    missing = out["title"].isna().to_numpy() if "title" in out else None
+    if missing is None or missing.any():
+        ids = sorted(set(out.loc[missing, "item_id"]))[:5] if missing is not None else []
+        raise SchemaError(f"{int(missing.sum()) if missing is not None else len(out)} "
+                          f"impression(s) name items missing from the catalogue (e.g. {ids})",
+                          source=source)
+    return out
+
+
+def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
+                predictions: bool = False, excerpt_chars: int = 600, threshold: float = 0.5,
+                source: str = "sample") -> list[dict]:
+    """One Label Studio task per sample row, in sample order (see the module doc).
+
+    Parameters
+    ----------
+    sample : the sample table (validated by the caller).
+    key : the pseudonym key for user ids.
+    catalogue : the catalogue, joined on ``item_id`` when an impression sample lacks item fields.
+    predictions : add a pre-annotation of ``sensitive`` from ``risk_score`` ≥ ``threshold``
+        (off by default: pre-annotations anchor annotators).
+    """
+    frame = sample.to_pandas()
+    kind = sample_kind(list(frame.columns))
+    if kind == "impression":
+        frame = join_items(frame, catalogue, source, ("risk_score",) if predictions else ())
+    if predictions and "risk_score" not in frame.columns:
+        raise SchemaError("--predictions needs a 'risk_score' column in the sample",
+                          source=source)
+    tasks = []
+    for row in frame.to_dict("records"):
+        row = {k: _clean(v) for k, v in row.items()}
+        data = {"unit_id": str(row["unit_id"])}
+        data.update(_item_data(row, excerpt_chars))
+        if kind == "impression":
+            data.update(_impression_data(row, key))
+        if row.get("audio_url"):
+            data["audio_url"] = str(row["audio_url"])
+        task = {"data": data}
+        if predictions and row.get("risk_score") is not None:
+            yes = float(row["risk_score"]) >= threshold
+            task["predictions"] = [{"model_version": "risk_score", "result": [
+                {"from_name": "sensitive", "to_name": "description", "type": "choices",
+                 "value": {"choices": ["yes" if yes else "no"]}}]}]
+        tasks.append(task)
+    return tasks
+
+
+def _item_data(row: dict, excerpt_chars: int) -> dict:
+    text = row.get("description") or row.get("transcript")
+    explicit = row.get("explicit")
+    parts = [row.get("item_type"), row.get("genre"), row.get("language"),
+             "explicit" if explicit else ("clean" if explicit is not None else None),
+             _duration(row.get("duration_s")) or None]
+    return {
+        "title": str(row.get("title") or "(untitled)"),
+        "creator": str(row.get("creator_name") or row.get("creator_id") or "(unknown creator)"),
+        "description": _excerpt(text, excerpt_chars) or "(no description)",
+        "context": " · ".join(str(p) for p in parts if p not in (None, "")),
+        "item_type": row.get("item_type"), "genre": row.get("genre"),
+        "language": row.get("language"), "explicit": None if explicit is None else bool(explicit),
+        "duration_s": row.get("duration_s"),
+    }
+
+
+def _impression_data(row: dict, key: bytes) -> dict:
+    served = row.get("served_at")
+    day = pd.Timestamp(served).strftime("%Y-%m-%d") if served is not None else None
+    age = row.get("user_age_band")
+    text = (f"Recommended on the {row.get('surface')} surface at position {row.get('position')}"
+            + (f" on {day}" if day else "")
+            + (f" to a user aged {age}" if age else "")
+            + (f" in {row.get('market')}" if row.get("market") else "") + ".")
+    return {"impression": text, "surface": row.get("surface"), "position": row.get("position"),
+            "served_on": day, "market": row.get("market"), "user_age_band": age,
+            "user_ref": pseudonymize(row["user_id"], key, "u_")
+            if row.get("user_id") is not None else None}

@@ -1,0 +1,147 @@
+"""``curate studio up|down|status``, ``curate push`` (and the expert queue), ``curate pull`` and
+``curate agreement``: human review in Label Studio."""
+
+from __future__ import annotations
+
+import click
+
+from annotation import server
+from annotation.agreement import agreement, summary
+from annotation.connection import studio_dir
+from annotation.expert import expert_queue
+from annotation.pull import pull
+from annotation.push import DEFAULT_BATCH, push
+from schemas.io import read_parquet, write_table
+from schemas.labels import DEFAULT_CATEGORIES
+from schemas.validate import validate
+
+DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
+                          help="Studio folder: server data, connection file, ledgers, pseudonym "
+                               "key [$AUDIT_CURATION_STUDIO_DIR or .studio].")
+
+
+def _categories(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return DEFAULT_CATEGORIES
+    return tuple(c.strip() for c in value.split(",") if c.strip())
+
+
+@click.group("studio")
+def studio() -> None:
+    """Start, stop or check a local Label Studio server (SQLite, 127.0.0.1)."""
+
+
+@studio.command("up")
+@DIR_OPTION
+@click.option("--port", type=click.IntRange(1, 65535), help="[8080, or the last one used]")
+@click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for health.")
+def up(directory: str | None, port: int | None, timeout: float) -> None:
+    """Start the local server (first start: ~40 s of migrations) and write the connection."""
+    where = studio_dir(directory)
+    conn = server.start(where, port=port, timeout=timeout)
+    click.echo(f"Label Studio is up at {conn.url} (data in {where}; connection details in "
+               f"{where / 'connection.json'}, mode 600)")
+
+
+@studio.command("down")
+@DIR_OPTION
+def down(directory: str | None) -> None:
+    """Stop the local server started by `curate studio up`."""
+    stopped = server.stop(studio_dir(directory))
+    click.echo("Label Studio stopped" if stopped else "Label Studio was not running")
+
+
+@studio.command("status")
+@DIR_OPTION
+def status_cmd(directory: str | None) -> None:
+    """Say whether the local server is up, and its URL."""
+    s = server.status(studio_dir(directory))
+    if s.up:
+        click.echo(f"up at {s.url} (pid {s.pid})")
+    elif s.pid:
+        click.echo(f"starting or not answering at {s.url} (pid {s.pid})")
+    else:
+        click.echo("down")
+
+
+@click.command("push")
+@click.argument("sample", type=click.Path())
+@click.option("--project", required=True, help="Label Studio project title (made if missing).")
+@click.option("--config", "template", help="catalogue | impression | path to an XML config "
+                                            "[by the sample's kind].")
+@click.option("--catalogue", type=click.Path(), help="Catalogue to show an impression's item.")
+@click.option("--categories", help="Comma-separated sensitive categories [the default six].")
+@click.option("--annotators", type=click.IntRange(min=1), help="k annotators for overlap units.")
+@click.option("--overlap", type=click.FloatRange(0, 1), help="Share of units labeled by k.")
+@click.option("--predictions", is_flag=True, help="Pre-annotate from risk_score (anchors!).")
+@click.option("--batch-size", default=DEFAULT_BATCH, show_default=True,
+              type=click.IntRange(min=1), help="Tasks per import request.")
+@click.option("--ledger", type=click.Path(dir_okay=False),
+              help="Push ledger [<dir>/ledgers/<project>.json].")
+@click.option("--expert-from", "expert_from", type=click.Path(dir_okay=False),
+              help="Labels of the review project: push only its unresolved units, to an "
+                   "expert-stage PROJECT whose decision wins.")
+@DIR_OPTION
+def push_cmd(sample: str, project: str, template: str | None, catalogue: str | None,
+             categories: str | None, annotators: int | None, overlap: float | None,
+             predictions: bool, batch_size: int, ledger: str | None, expert_from: str | None,
+             directory: str | None) -> None:
+    """Push SAMPLE as blinded tasks; each unit exactly once, however often it is run."""
+    queue = None
+    if expert_from:
+        labels = validate(read_parquet(expert_from), "labels", source=expert_from).to_pandas()
+        queue = expert_queue(labels)
+        click.echo(f"{len(queue)} unresolved unit(s) in {expert_from} for expert review")
+        if not queue:
+            return
+    r = push(sample, project, template=template, catalogue_path=catalogue,
+             categories=_categories(categories), annotators=annotators, overlap=overlap,
+             predictions=predictions, batch_size=batch_size, ledger=ledger,
+             stage="expert" if queue else "review", units=list(queue) if queue else None,
+             review=queue, directory=directory)
+    click.echo(f"project {r.project!r} (id {r.project_id}{', new' if r.created else ''}): "
+               f"{r.units} units, {r.imported} imported now, {r.already} already there"
+               + (f", {r.recovered} recovered after an interrupted push" if r.recovered else "")
+               + (f", {r.duplicates_deleted} duplicate tasks deleted"
+                  if r.duplicates_deleted else "") + f"; ledger {r.ledger}")
+
+
+@click.command("pull")
+@click.option("--project", "projects", required=True, multiple=True,
+              help="Project title (repeatable: e.g. the review and the expert project).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Labels Parquet file: created, or appended to (never rewritten).")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds for each export.")
+@DIR_OPTION
+def pull_cmd(projects: tuple[str, ...], output: str, timeout: float,
+             directory: str | None) -> None:
+    """Append every annotation not yet in OUTPUT (edits as new versions; nothing deleted)."""
+    r = pull(list(projects), output, directory=directory, timeout=timeout)
+    click.echo(f"{output}: {r.total} annotation versions ({r.added} new, of which {r.edits} "
+               f"edits of earlier ones)" + (f"; {r.tasks_without_unit} annotated task(s) "
+                                            f"without a unit_id left out"
+                                            if r.tasks_without_unit else ""))
+
+
+@click.command("agreement")
+@click.argument("labels", type=click.Path(dir_okay=False))
+@click.option("--min-common", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Units two annotators must share for their kappa.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the full table (every pair) as CSV, Parquet or JSON.")
+def agreement_cmd(labels: str, min_common: int, output: str | None) -> None:
+    """Krippendorff's alpha and pairwise Cohen's kappa per label field of LABELS."""
+    frame = validate(read_parquet(labels), "labels", source=labels).to_pandas()
+    categories = [c.removeprefix("cat_") for c in frame.columns if c.startswith("cat_")]
+    table = agreement(frame, categories, min_common=min_common)
+    if output:
+        import pyarrow as pa
+
+        write_table(output, pa.Table.from_pandas(table, preserve_index=False))
+    if table.empty:
+        click.echo("no counted annotations: nothing to agree on")
+        return
+    click.echo(summary(table).to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+
+
+COMMANDS = [studio, push_cmd, pull_cmd, agreement_cmd]

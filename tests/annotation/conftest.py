@@ -1,0 +1,25 @@
+"""Demo data and samples for the annotation tests (the server fixture is in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli import run
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """Demo data and samples of 2,000 and 5,000 catalogue items and 300 impressions."""
+    out = tmp_path_factory.mktemp("demo")
+    code, text = run("demo-data", out, "--items", 6000, "--impressions", 6000, "--seed", 11)
+    assert code == 0, text
+    samples = {}
+    for name, source, n in (("s2000", "catalogue", 2000), ("s5000", "catalogue", 5000),
+                            ("imp", "recommendations", 300), ("s60", "catalogue", 60)):
+        samples[name] = out / f"{name}.parquet"
+        code, text = run("sample", out / f"{source}.parquet", "-o", samples[name], "--n", n,
+                         "--seed", 5, "--strata", "market")
+        assert code == 0, text
+    samples["catalogue"] = out / "catalogue.parquet"
+    samples["recommendations"] = out / "recommendations.parquet"
+    return samples
