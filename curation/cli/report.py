@@ -18,20 +18,38 @@ from curation.report import ReportInputs, build_report
 @click.option("--curated", multiple=True, type=click.Path(), help="A curated table.")
 @click.option("--estimates", multiple=True, type=click.Path(),
               help="A tidy estimates table written by `curate estimate`.")
+@click.option("--catalogue", type=click.Path(),
+              help="Catalogue (population) for representation (default: the population of a "
+                   "catalogue --sample).")
+@click.option("--impressions", multiple=True, type=click.Path(),
+              help="Impression sample or curated impression table (repeatable; default: the "
+                   "--sample files with item_id and position).")
+@click.option("--group", "groups", multiple=True,
+              help="Group column for representation and prevalence (repeatable; default "
+                   "creator_group where present).")
+@click.option("--labels", multiple=True, type=click.Path(),
+              help="A labels table written by `curate pull` (repeatable): progress and "
+                   "agreement.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.95, show_default=True, help="Confidence level of the intervals.")
 @click.option("--title", default="Audit report", show_default=True)
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for report.html, figures/*.png and metrics.json.")
-def report_cmd(samples, populations, curated, estimates, title, outdir) -> None:
+def report_cmd(samples, populations, curated, estimates, catalogue, impressions, groups, labels,
+               level, title, outdir) -> None:
     """Write an HTML report (plots embedded; PNG and JSON beside it)."""
     if len(populations) > len(samples):
         raise click.UsageError("more --population than --sample options")
-    if not (samples or curated or estimates):
-        raise click.UsageError("give at least one --sample, --curated or --estimates")
+    if not (samples or curated or estimates or impressions or labels):
+        raise click.UsageError("give at least one --sample, --curated, --estimates, "
+                               "--impressions or --labels")
     inputs = ReportInputs(
         samples=tuple(Path(s) for s in samples),
         populations={str(Path(s)): Path(p) for s, p in zip(samples, populations, strict=False)},
         curated=tuple(Path(c) for c in curated), estimates=tuple(Path(e) for e in estimates),
-        title=title)
+        catalogue=Path(catalogue) if catalogue else None,
+        impressions=tuple(Path(i) for i in impressions), groups=tuple(groups),
+        labels=tuple(Path(lb) for lb in labels), level=level, title=title)
     report = build_report(inputs, outdir)
     click.echo(f"wrote {report.html} ({len(report.figures)} figures, numbers in "
                f"{report.metrics})")

@@ -1,5 +1,6 @@
-"""The audit report: composition, estimates with intervals, annotation progress."""
+"""The audit report: composition, representation, prevalence per group, estimates with
+intervals, annotation progress and agreement, units still unlabeled."""
 
-from .build import Report, ReportInputs, build_report
+from .build import Builder, Report, ReportInputs, build_report
 
-__all__ = ["Report", "ReportInputs", "build_report"]
+__all__ = ["Builder", "Report", "ReportInputs", "build_report"]

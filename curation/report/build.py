@@ -2,11 +2,15 @@
 
 Inputs are the files the pipeline already writes: samples (with manifests) and their
 populations, curated tables, tidy estimate tables (``metric, y, domain, estimate, se, ci_low,
-ci_high, n, ...``). Every section is optional; the report shows what it is given.
+ci_high, n, ...``), labels tables, the catalogue and impression samples (for representation).
+Every section is optional; the report shows what it is given. ``metrics.json`` holds the
+numbers as nested objects (``dvc metrics show`` flattens them; NaN is written as null) and
+every table of a figure is also a CSV in ``tables/`` (for ``dvc plots``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,25 +19,32 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from schemas import SchemaError, read_manifest
-from schemas.io import atomic_path, read_parquet, write_json, write_text
-from schemas.labels import NONRESPONSE
+from schemas.io import atomic_path, write_json, write_text
 
-from .composition import (
-    composition,
-    max_weighted_gap,
-    population_counts,
-    stratification_variables,
-)
-from .figures import composition_figure, interval_figure, status_figure
 from .html import Page
+from .representation import catalogue_columns, read_groups
+from .sections import (
+    curated_section,
+    estimates_section,
+    labels_section,
+    representation_section,
+    sample_section,
+)
 
-ESTIMATE_COLUMNS = ("metric", "y", "domain", "estimate", "ci_low", "ci_high")
+DEFAULT_GROUPS = ("creator_group",)
 
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """What to report on. ``populations`` maps a sample path to its population file (default:
-    the source recorded in the sample's manifest)."""
+    """What to report on.
+
+    ``populations`` maps a sample path to its population file (default: the source recorded
+    in the sample's manifest). ``catalogue`` is the population of representation (default: a
+    sample's population that is a catalogue) and ``impressions`` the impression samples or
+    curated impression tables (default: the samples with ``item_id`` and ``position``).
+    ``groups`` are the group columns of representation and prevalence (default
+    ``creator_group`` where present); prevalence is also given per stratification variable.
+    """
 
     samples: tuple[Path, ...] = ()
     populations: dict[str, Path] = field(default_factory=dict)
@@ -41,6 +52,11 @@ class ReportInputs:
     estimates: tuple[Path, ...] = ()
     title: str = "Audit report"
     extra_sections: tuple = ()
+    catalogue: Path | None = None
+    impressions: tuple[Path, ...] = ()
+    groups: tuple[str, ...] = ()
+    labels: tuple[Path, ...] = ()
+    level: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -57,33 +73,37 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "figure"
 
 
-def read_estimates(path: Path) -> pd.DataFrame:
-    """A tidy estimates table from CSV, Parquet or JSON."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise SchemaError("no such file", source=str(path))
-    if suffix == ".parquet":
-        frame = read_parquet(path).to_pandas()
-    elif suffix == ".csv":
-        frame = pd.read_csv(path)
-    elif suffix == ".json":
-        frame = pd.read_json(path, orient="records")
-    else:
-        raise SchemaError("estimates must be .parquet, .csv or .json", source=str(path))
-    missing = [c for c in ESTIMATE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"estimates table lacks column(s) {missing}", source=str(path))
-    return frame
+def _clean(obj):
+    """``obj`` with NaN and infinite floats as None (strict JSON), numpy scalars as Python."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
-class _Builder:
+class Builder:
+    """The report being assembled: page, figures, tables and numbers, written at the end."""
+
     def __init__(self, inputs: ReportInputs, outdir: Path):
         self.inputs = inputs
         self.outdir = outdir
         self.page = Page(inputs.title)
         self.figures: list[tuple[Path, bytes]] = []
         self.tables: list[tuple[Path, pd.DataFrame]] = []
-        self.numbers: dict = {"samples": {}, "estimates": [], "annotation": {}}
+        self.numbers: dict = {"samples": {}, "estimates": [], "annotation": {},
+                              "prevalence": {}, "representation": {}, "labels": {},
+                              "agreement": {}}
+        self.catalogue = inputs.catalogue or self._default_catalogue()
+        self.impressions = inputs.impressions or (
+            self._default_impressions() if self.catalogue else ())
+        self.catalogue_cols = self._catalogue_columns()
+        self.groups = self._groups()
+        self._catalogue_groups: pd.DataFrame | None = None
 
     def write(self) -> Report:
         """Write every file (each atomically), the HTML page last."""
@@ -94,6 +114,7 @@ class _Builder:
             with atomic_path(path) as tmp:
                 table.to_csv(tmp, index=False)
         metrics = self.outdir / "metrics.json"
+        self.numbers = _clean(self.numbers)
         write_json(metrics, self.numbers)
         html_path = self.outdir / "report.html"
         write_text(html_path, self.page.render())
@@ -103,99 +124,84 @@ class _Builder:
         self.figures.append((self.outdir / "figures" / f"{_slug(name)}.png", png))
         self.page.figure(png, caption)
 
-    def sample_section(self, path: Path) -> None:
-        manifest = read_manifest(path)
-        frame = pq.read_table(path).to_pandas()
-        d = manifest.design
-        name = path.stem
-        self.page.heading(f"Sample {name}")
-        spec = d.get("strata_spec") or {}
-        self.page.keyvalues({
-            "design": d.get("name"), "method": d.get("method", ""),
-            "size measure": d.get("size") or "", "mixture α": d.get("mixture") or "",
-            "n (requested)": d.get("n"), "n (drawn)": len(frame), "seed": manifest.seed,
-            "strata": ", ".join(spec.get("columns") or []) or "none",
-            "allocation": d.get("allocation"), "PRN": f"{manifest.prn.get('name')} "
-                                                       f"v{manifest.prn.get('version')}",
-            "population rows": manifest.population.get("rows"),
-            "population fingerprint": manifest.population.get("fingerprint"),
-            "content hash": manifest.content_hash,
-            "package version": manifest.package_version,
-        })
-        alloc = pd.DataFrame(manifest.allocation)
-        alloc = alloc[["stratum", *[c for c in alloc.columns if c != "stratum"]]]
-        self.page.paragraph("Allocation (N_h population units, n_h sampled):", "note")
-        self.page.table(alloc)
-        numbers = {"n": len(frame), "content_hash": manifest.content_hash,
-                   "strata": len(alloc)}
-        variables = stratification_variables(manifest)
-        pop_path = self.inputs.populations.get(str(path)) or \
-            Path(manifest.population.get("source", ""))
-        if variables and pop_path:
-            table = composition(frame, population_counts(pop_path, variables))
-            for var in variables:
-                self.add_figure(composition_figure(table, var, name), f"{name}_{var}",
-                                f"Composition of {name} by {var}: population share, "
-                                f"unweighted and design-weighted sample share")
-            gap = max_weighted_gap(table)
-            numbers["max_weighted_share_gap"] = gap
-            self.page.paragraph(f"Largest gap between a design-weighted sample share and "
-                                f"the population share: {gap:.4f}.", "note")
-            self.tables.append((self.outdir / f"composition_{_slug(name)}.csv", table))
-        self.numbers["samples"][name] = numbers
+    def add_table(self, table: pd.DataFrame, name: str) -> None:
+        self.tables.append((self.outdir / "tables" / f"{_slug(name)}.csv", table))
 
-    def estimates_section(self, path: Path) -> None:
-        frame = read_estimates(path)
-        self.page.heading(f"Estimates ({path.name})")
-        for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
-            g = group.copy()
-            g["label"] = g["domain"].astype(str)
-            ref = 1.0 if "ratio" in str(metric) else (0.0 if "difference" in str(metric)
-                                                      else None)
-            self.add_figure(interval_figure(g, f"{metric} of {y}", str(metric), ref),
-                            f"{path.stem}_{metric}_{y}",
-                            f"{metric} of {y} per group with confidence intervals")
-        self.page.table(frame)
-        self.numbers["estimates"] += frame.to_dict(orient="records")
+    # -- inputs ------------------------------------------------------------------------------
 
-    def curated_section(self, path: Path) -> None:
-        frame = read_parquet(path).to_pandas()
-        if "adjudication" not in frame:
-            raise SchemaError("not a curated table (no 'adjudication' column)", source=str(path))
-        self.page.heading(f"Annotation progress ({path.stem})")
-        counts = frame["adjudication"].value_counts()
-        self.add_figure(status_figure(counts, f"Adjudication status of {len(frame)} units"),
-                        f"{path.stem}_status", "Units by adjudication status")
-        missing = frame["adjudication"].isin(NONRESPONSE)
-        by_stratum = frame.groupby("stratum").agg(units=("unit_id", "size"),
-                                                  without_label=("adjudication",
-                                                                 lambda s: int(s.isin(
-                                                                     NONRESPONSE).sum())))
-        by_stratum["share_without_label"] = by_stratum["without_label"] / by_stratum["units"]
-        agreement = float(frame["agreement"].mean()) if "agreement" in frame else float("nan")
-        self.page.paragraph(f"{int(missing.sum())} of {len(frame)} units have no final label "
-                            f"yet (unresolved or unlabeled); mean agreement with the final "
-                            f"label {agreement:.3f}.", "note")
-        self.page.table(by_stratum.reset_index().sort_values("share_without_label",
-                                                             ascending=False))
-        self.numbers["annotation"][path.stem] = {
-            "units": len(frame), "without_label": int(missing.sum()),
-            "status": {k: int(v) for k, v in counts.items()}, "mean_agreement": agreement}
+    def population_of(self, path: Path) -> Path | None:
+        """The population of a sample: given with --population, else its manifest's source."""
+        given = self.inputs.populations.get(str(path))
+        if given:
+            return Path(given)
+        source = read_manifest(path).population.get("source")
+        return Path(source) if source else None
+
+    def _existing_samples(self) -> list[tuple[Path, list[str]]]:
+        return [(Path(p), pq.read_schema(p).names) for p in self.inputs.samples
+                if Path(p).is_file()]
+
+    def _default_catalogue(self) -> Path | None:
+        """The population of a catalogue sample (one with ``item_type`` and no ``position``)."""
+        for path, names in self._existing_samples():
+            if "position" in names or "item_type" not in names:
+                continue
+            population = self.population_of(path)
+            if population is not None and population.exists():
+                return population
+        return None
+
+    def _default_impressions(self) -> tuple[Path, ...]:
+        return tuple(p for p, names in self._existing_samples()
+                     if {"item_id", "position"} <= set(names))
+
+    def _catalogue_columns(self) -> list[str]:
+        if self.catalogue is None:
+            if self.inputs.impressions:
+                raise SchemaError("representation needs the catalogue the impressions were "
+                                  "served from: pass --catalogue",
+                                  source=str(self.inputs.impressions[0]))
+            return []
+        if not Path(self.catalogue).exists():
+            raise SchemaError("catalogue file not found", source=str(self.catalogue))
+        return catalogue_columns(self.catalogue)
+
+    def _groups(self) -> list[str]:
+        """Group columns: the given ones (each must exist in the catalogue or a curated
+        table), else the defaults that exist."""
+        curated_cols = {c for p in self.inputs.curated if Path(p).is_file()
+                        for c in pq.read_schema(p).names}
+        known = set(self.catalogue_cols) | curated_cols
+        if not self.inputs.groups:
+            return [g for g in DEFAULT_GROUPS if g in known]
+        absent = [g for g in self.inputs.groups if g not in known]
+        if absent:
+            where = ", ".join(str(p) for p in (self.catalogue, *self.inputs.curated) if p)
+            raise SchemaError(f"group column(s) {absent} in neither the catalogue nor a curated "
+                              f"table ({where or 'none given'})", source="--group")
+        return list(dict.fromkeys(self.inputs.groups))
+
+    def catalogue_groups(self) -> pd.DataFrame:
+        """``item_id`` and the group columns the catalogue has (read once)."""
+        if self._catalogue_groups is None:
+            cols = [g for g in self.groups if g in self.catalogue_cols]
+            self._catalogue_groups = read_groups(self.catalogue, cols)
+        return self._catalogue_groups
 
 
 def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
-    """Write ``report.html``, ``figures/*.png``, ``metrics.json`` and composition CSVs.
+    """Write ``report.html``, ``figures/*.png``, ``metrics.json`` and ``tables/*.csv``.
 
     Every input is read and every figure drawn before the first file is written, so a bad
     input leaves no partial report.
     """
-    b = _Builder(inputs, Path(outdir))
-    for path in inputs.samples:
-        b.sample_section(Path(path))
-    for path in inputs.curated:
-        b.curated_section(Path(path))
-    for path in inputs.estimates:
-        b.estimates_section(Path(path))
+    b = Builder(inputs, Path(outdir))
+    for section, paths in ((sample_section, inputs.samples),
+                           (representation_section, b.impressions),
+                           (curated_section, inputs.curated), (labels_section, inputs.labels),
+                           (estimates_section, inputs.estimates)):
+        for path in paths:
+            section(b, Path(path))
     for section in inputs.extra_sections:
         section(b)
     return b.write()

@@ -70,7 +70,8 @@ def test_report_files_numbers_and_self_containment(audit, tmp_path):
     html = report.html.read_text()
     assert "Audit 2026Q4" in html and "acprn v1" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the network
-    assert html.count("data:image/png;base64,") == len(report.figures) == 5
+    # a composition per sample, status and units without a label, an estimate per (metric, y)
+    assert html.count("data:image/png;base64,") == len(report.figures) == 6
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in report.figures)
     numbers = json.loads(report.metrics.read_text())
     assert numbers["samples"]["sample"]["max_weighted_share_gap"] < 1e-12
@@ -101,3 +102,39 @@ def test_cli_report_and_bad_inputs(audit, tmp_path):
     assert not (tmp_path / "bad").exists()
     none = run(cli, ["report", "-o", str(tmp_path / "x")])
     assert none.exit_code == 2
+
+
+def full_report_args(demo, out) -> list[str]:
+    """`curate report` on the demo audit with every kind of input."""
+    return ["report", "--title", "Demo audit",
+            "--sample", str(demo.cat_sample), "--population", str(demo.catalogue),
+            "--sample", str(demo.imp_sample), "--population", str(demo.recs),
+            "--catalogue", str(demo.catalogue), "--impressions", str(demo.imp_sample),
+            "--group", "creator_group", "--group", "market",
+            "--curated", str(demo.cat_curated), "--curated", str(demo.imp_curated),
+            "--estimates", str(demo.estimates),
+            "--labels", str(demo.cat_labels), "--labels", str(demo.imp_labels), "-o", str(out)]
+
+
+def test_full_report_renders_in_headless_chromium(demo, tmp_path):
+    out = tmp_path / "audit"
+    result = CliRunner().invoke(cli, full_report_args(demo, out))
+    assert result.exit_code == 0, result.output
+    figures = sorted((out / "figures").iterdir())
+    page = render(out / "report.html", screenshot=tmp_path / "shot.png")
+    # compositions 2, representation 2 (groups), curated 4 + 5 (status, unlabeled, prevalence
+    # per group and stratification variable), labels 2 × 2, estimates 2 (proportion, total)
+    assert len(page.images) == len(figures) == 2 + 2 + 4 + 5 + 4 + 2
+    assert all(i["complete"] and i["width"] > 100 for i in page.images), page.images
+    assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
+    for heading in ("Representation in recommendations", "Label prevalence per group",
+                    "Annotators and agreement", "Units still unlabeled", "Estimates"):
+        assert heading in page.text
+    numbers = json.loads((out / "metrics.json").read_text())
+    assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: undefined is null
+    assert set(numbers["representation"]["impression_sample"]) == {"creator_group", "market"}
+    assert set(numbers["prevalence"]) == {"catalogue_curated", "impression_curated"}
+    assert set(numbers["agreement"]) == set(numbers["labels"]) == {"catalogue_labels",
+                                                                   "impression_labels"}
+    # the demo leaves the last six units of every market unlabeled
+    assert numbers["annotation"]["catalogue_curated"]["unlabeled"] == 6 * 10

@@ -1,0 +1,275 @@
+"""The sections of the report: each reads its input, adds headings, figures, tables and CSVs
+to a :class:`~curation.report.build.Builder` and records its numbers in ``b.numbers``.
+
+A section is a function of the builder and one input path (``extra_sections`` of
+:class:`~curation.report.build.ReportInputs` are functions of the builder alone).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.build import nonresponse_report
+from curation.estimation import recognise
+from curation.estimation.inputs import load_sample
+from schemas import DesignError, SchemaError, read_manifest
+from schemas.io import read_parquet
+from schemas.labels import NONRESPONSE
+
+from .annotators import agreement_summary, progress, read_labels, totals
+from .composition import (
+    composition,
+    max_weighted_gap,
+    population_counts,
+    stratification_variables,
+)
+from .figures import (
+    agreement_figure,
+    composition_figure,
+    interval_figure,
+    prevalence_figure,
+    representation_figure,
+    stacked_figure,
+    status_figure,
+)
+from .prevalence import prevalence_table
+from .representation import join_groups, representation_table
+
+if TYPE_CHECKING:
+    from .build import Builder
+
+ESTIMATE_COLUMNS = ("metric", "y", "domain", "estimate", "ci_low", "ci_high")
+LIST_UNITS = 50  # list the ids of units without a final label up to this many
+
+
+def nested(frame: pd.DataFrame, keys: list[str], values: list[str]) -> dict:
+    """``{k1: {k2: {value: x}}}`` of a tidy table (the shape ``dvc metrics`` flattens)."""
+    out: dict = {}
+    for row in frame.to_dict(orient="records"):
+        node = out
+        for k in keys:
+            node = node.setdefault(str(row[k]), {})
+        node.update({v: row[v] for v in values})
+    return out
+
+
+def read_estimates(path: Path) -> pd.DataFrame:
+    """A tidy estimates table from CSV, Parquet or JSON."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise SchemaError("no such file", source=str(path))
+    if suffix == ".parquet":
+        frame = read_parquet(path).to_pandas()
+    elif suffix == ".csv":
+        frame = pd.read_csv(path)
+    elif suffix == ".json":
+        frame = pd.read_json(path, orient="records")
+    else:
+        raise SchemaError("estimates must be .parquet, .csv or .json", source=str(path))
+    missing = [c for c in ESTIMATE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"estimates table lacks column(s) {missing}", source=str(path))
+    return frame
+
+
+
+def sample_section(b: Builder, path: Path) -> None:
+    manifest = read_manifest(path)
+    frame = pq.read_table(path).to_pandas()
+    d = manifest.design
+    name = path.stem
+    b.page.heading(f"Sample {name}")
+    spec = d.get("strata_spec") or {}
+    b.page.keyvalues({
+        "design": d.get("name"), "method": d.get("method", ""),
+        "size measure": d.get("size") or "", "mixture α": d.get("mixture") or "",
+        "n (requested)": d.get("n"), "n (drawn)": len(frame), "seed": manifest.seed,
+        "strata": ", ".join(spec.get("columns") or []) or "none",
+        "allocation": d.get("allocation"), "PRN": f"{manifest.prn.get('name')} "
+                                                   f"v{manifest.prn.get('version')}",
+        "population rows": manifest.population.get("rows"),
+        "population fingerprint": manifest.population.get("fingerprint"),
+        "content hash": manifest.content_hash,
+        "package version": manifest.package_version,
+    })
+    alloc = pd.DataFrame(manifest.allocation)
+    alloc = alloc[["stratum", *[c for c in alloc.columns if c != "stratum"]]]
+    b.page.paragraph("Allocation (N_h population units, n_h sampled):", "note")
+    b.page.table(alloc)
+    numbers = {"n": len(frame), "content_hash": manifest.content_hash,
+               "strata": len(alloc)}
+    variables = stratification_variables(manifest)
+    pop_path = b.population_of(path)
+    if variables and pop_path:
+        table = composition(frame, population_counts(pop_path, variables))
+        for var in variables:
+            b.add_figure(composition_figure(table, var, name), f"{name}_{var}",
+                            f"Composition of {name} by {var}: population share, "
+                            f"unweighted and design-weighted sample share")
+        gap = max_weighted_gap(table)
+        numbers["max_weighted_share_gap"] = gap
+        b.page.paragraph(f"Largest gap between a design-weighted sample share and "
+                            f"the population share: {gap:.4f}.", "note")
+        b.add_table(table, f"composition_{name}")
+    b.numbers["samples"][name] = numbers
+
+def estimates_section(b: Builder, path: Path) -> None:
+    frame = read_estimates(path)
+    b.page.heading(f"Estimates ({path.name})")
+    for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
+        g = group.copy()
+        g["label"] = g["domain"].astype(str)
+        ref = 1.0 if "ratio" in str(metric) else (0.0 if "difference" in str(metric)
+                                                  else None)
+        b.add_figure(interval_figure(g, f"{metric} of {y}", str(metric), ref),
+                        f"{path.stem}_{metric}_{y}",
+                        f"{metric} of {y} per group with confidence intervals")
+    b.page.table(frame)
+    b.numbers["estimates"] += frame.to_dict(orient="records")
+
+def curated_section(b: Builder, path: Path) -> None:
+    frame, manifest, _ = load_sample(path)
+    missing = [c for c in ("unit_id", "stratum", "adjudication") if c not in frame]
+    if missing:
+        raise SchemaError(f"not a curated table (no column(s) {missing})", source=str(path))
+    name = path.stem
+    b.page.heading(f"Annotation progress ({name})")
+    counts = frame["adjudication"].value_counts()
+    b.add_figure(status_figure(counts, f"Adjudication status of {len(frame)} units"),
+                    f"{name}_status", "Units by adjudication status")
+    missing = frame["adjudication"].isin(NONRESPONSE).to_numpy()
+    agreement = float(frame["agreement"].mean()) if "agreement" in frame else float("nan")
+    b.page.paragraph(f"{int(missing.sum())} of {len(frame)} units have no final label "
+                        f"yet (unresolved or unlabeled); mean agreement with the final "
+                        f"label {agreement:.3f}.", "note")
+    b.numbers["annotation"][name] = {
+        "units": len(frame), "without_label": int(missing.sum()),
+        "share_without_label": float(missing.mean()) if len(frame) else 0.0,
+        "status": {k: int(v) for k, v in counts.items()}, "mean_agreement": agreement,
+        **_unlabeled(b, frame, missing, name)}
+    _prevalence(b, frame, manifest, path)
+
+def _unlabeled(b: Builder, frame: pd.DataFrame, missing, name: str) -> dict:
+    """Units still without a final label, per stratum, and their ids when few."""
+    table = nonresponse_report(pa.Table.from_pandas(frame[["stratum", "adjudication"]],
+                                                    preserve_index=False))
+    b.page.heading("Units still unlabeled", 3)
+    b.add_figure(stacked_figure(table, "stratum", ["final", "unresolved", "unlabeled"],
+                                   f"{name}: units per stratum by final label"),
+                    f"{name}_unlabeled", "Units per stratum: with a final label, "
+                                         "unresolved (skipped, unsure or tied) and unlabeled")
+    b.page.table(table.sort_values("missing_share", ascending=False, kind="stable"))
+    b.add_table(table, f"unlabeled_{name}")
+    ids = frame.loc[missing, "unit_id"].astype(str).tolist()
+    out = {c: int(table[c].sum()) for c in NONRESPONSE}
+    out["by_stratum"] = nested(table, ["stratum"], ["units", "final", "unresolved",
+                                                    "unlabeled", "missing_share"])
+    if 0 < len(ids) <= LIST_UNITS:
+        b.page.paragraph("Without a final label: " + ", ".join(ids), "note")
+        out["unit_ids_without_label"] = ids
+    return out
+
+def _prevalence(b: Builder, frame: pd.DataFrame, manifest, path: Path) -> None:
+    """Prevalence of every label field per group column (module prevalence)."""
+    name = path.stem
+    wanted = [*b.groups, *(stratification_variables(manifest) if manifest else [])]
+    cols = list(dict.fromkeys(wanted))
+    joinable = [c for c in cols if c not in frame and c in b.catalogue_cols]
+    if joinable and "item_id" in frame:
+        frame = join_groups(frame, b.catalogue_groups()[["item_id", *joinable]],
+                            joinable, str(path))
+    cols = [c for c in cols if c in frame]
+    if not cols or "sensitive" not in frame:
+        return
+    b.page.heading(f"Label prevalence per group ({name})", 3)
+    try:
+        table = prevalence_table(frame, cols, manifest, b.inputs.level, str(path))
+    except DesignError as exc:
+        b.page.paragraph(f"Not estimable yet: {exc}", "note")
+        b.numbers["prevalence"][name] = {"error": str(exc)}
+        return
+    b.page.paragraph("Design-based prevalence per group (nonresponse adjusted within "
+                        "strata); 'difference' is the group's prevalence minus that of all "
+                        "other units, with its confidence interval.", "note")
+    for col in cols:
+        b.add_figure(prevalence_figure(table[table["group_column"] == col],
+                                          f"{name}: prevalence by {col}"),
+                        f"{name}_prevalence_{col}",
+                        f"Prevalence of each label per {col} with confidence intervals")
+    b.page.table(table[table["field"] == "sensitive"])
+    b.add_table(table, f"prevalence_{name}")
+    b.numbers["prevalence"][name] = nested(
+        table, ["group_column", "group", "field"],
+        ["estimate", "ci_low", "ci_high", "n", "difference", "difference_ci_low",
+         "difference_ci_high"])
+
+def representation_section(b: Builder, path: Path) -> None:
+    cols = [g for g in b.groups if g in b.catalogue_cols]
+    name = path.stem
+    b.page.heading(f"Representation in recommendations ({name})")
+    if not cols:
+        b.page.paragraph(f"No group column of the catalogue to compare (groups: "
+                            f"{b.groups or 'none'}); pass --group.", "note")
+        return
+    catalogue = b.catalogue_groups()
+    frame, manifest, _ = load_sample(path)
+    missing = [c for c in ("item_id", "position") if c not in frame]
+    if missing:
+        raise SchemaError(f"not an impression sample (no column(s) {missing})",
+                          source=str(path))
+    units = join_groups(frame, catalogue, cols, str(path))
+    design = recognise(units, manifest, source=str(path))
+    table = representation_table(catalogue, units, design, cols, b.inputs.level)
+    b.page.paragraph(
+        f"Catalogue share: exact, from {b.catalogue}. Exposure share: impressions "
+        f"weighted by 1/log2(position+1) and the design weight, estimated from "
+        f"{len(units)} sampled impressions (groups joined from the catalogue on item_id). "
+        f"Ratio > 1: the group gets more exposure than its share of the catalogue.", "note")
+    for col in cols:
+        b.add_figure(representation_figure(table[table["group_column"] == col],
+                                              f"{name}: {col}, catalogue vs recommendations"),
+                        f"representation_{name}_{col}",
+                        f"Share of the catalogue and of exposure-weighted recommendations "
+                        f"per {col}, and their ratio with a confidence interval")
+    b.page.table(table.drop(columns=["exposure_se", "ratio_se"]))
+    b.add_table(table, f"representation_{name}")
+    b.numbers["representation"][name] = nested(
+        table, ["group_column", "group"],
+        ["catalogue_share", "exposure_share", "exposure_ci_low", "exposure_ci_high",
+         "ratio", "ratio_ci_low", "ratio_ci_high", "items", "impressions"])
+
+def labels_section(b: Builder, path: Path) -> None:
+    labels = read_labels(path)
+    name = path.stem
+    per = progress(labels)
+    per.insert(0, "who", per["annotator"] + per["stage"].map(
+        lambda s: "" if s == "review" else f" ({s})"))
+    total = totals(labels, per)
+    agree = agreement_summary(labels)
+    b.page.heading(f"Annotators and agreement ({name})")
+    b.page.paragraph(
+        f"{total['annotations']} annotations ({total['versions']} versions) by "
+        f"{total['annotators']} annotators on {total['units']} units; "
+        f"{total['units_with_overlap']} units counted twice or more; {total['skipped']} "
+        f"skipped, {total['unsure']} unsure.", "note")
+    b.add_figure(stacked_figure(per, "who", ["counted", "unsure", "skipped"],
+                                   f"{name}: annotations per annotator", "annotations"),
+                    f"{name}_annotators", "Latest annotations per annotator: counted "
+                                          "votes, unsure and skipped")
+    b.page.table(per.drop(columns="who"))
+    if len(agree):
+        b.add_figure(agreement_figure(agree, f"{name}: agreement per label field"),
+                        f"{name}_agreement", "Krippendorff's alpha and pairwise Cohen's "
+                                             "kappa (mean, min–max) per label field")
+        b.page.table(agree)
+    b.add_table(per.drop(columns="who"), f"annotators_{name}")
+    b.add_table(agree, f"agreement_{name}")
+    b.numbers["labels"][name] = {**total, "by_annotator": nested(
+        per, ["who"], ["annotations", "units", "counted", "unsure", "skipped"])}
+    b.numbers["agreement"][name] = nested(
+        agree, ["field"], ["alpha", "units", "pairs", "kappa_mean", "kappa_min", "kappa_max"])
