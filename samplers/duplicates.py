@@ -5,8 +5,8 @@ the hashes that occur twice are a superset of the duplicate ids (a second, id-on
 input then names the real duplicates and their rows; a hash collision of two different ids is
 dropped there). Up to ``memory_rows`` hashes stay in memory; past that they are spilled to
 ``BUCKETS`` temporary files by their top bits, and each bucket is sorted on its own at the end.
-Peak memory is therefore about ``8 · max(memory_rows, N / BUCKETS)`` bytes (32 MB and, at
-``N = 10^9``, 31 MB per bucket) and the spill uses 8 bytes per row on the temporary disk,
+Peak memory is therefore about ``8 · max(memory_rows, N / BUCKETS)`` bytes (8 MB and, at
+``N = 10^9``, 125 MB per bucket) and the spill uses 8 bytes per row on the temporary disk,
 deleted when done. On a cluster the buckets are a shuffle: each partition cuts its hashes into
 the same buckets and each bucket is checked by one task (:func:`bucketize`, :func:`repeated`).
 """
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 BUCKETS = 64
-DEFAULT_MEMORY_ROWS = 1 << 22
+DEFAULT_MEMORY_ROWS = 1 << 20
 
 
 def bucketize(h: np.ndarray, buckets: int = BUCKETS) -> list[np.ndarray]:
-    """The hashes cut into ``buckets`` (a power of two) arrays by their top bits."""
-    b = (h >> np.uint64(64 - buckets.bit_length() + 1)).astype(np.int64)
-    order = np.argsort(b, kind="stable")
+    """The hashes cut into ``buckets`` (a power of two, at most 256) arrays by their top bits."""
+    b = (h >> np.uint64(64 - buckets.bit_length() + 1)).astype(np.uint8)
+    order = np.argsort(b, kind="stable")  # a radix sort for 8-bit keys
     cuts = np.searchsorted(b[order], np.arange(1, buckets))
     return np.split(h[order], cuts)
 

@@ -26,7 +26,8 @@ from .strata import FittedStrata
 
 def group_slices(codes: np.ndarray):
     """(code, positions) for every distinct code, positions in row order."""
-    order = np.argsort(codes, kind="stable")
+    small = codes.astype(np.uint16) if codes.size and codes.max() < 1 << 16 else codes
+    order = np.argsort(small, kind="stable")  # a radix sort for 16-bit codes
     sorted_codes = codes[order]
     cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
     for chunk in np.split(order, cuts):
@@ -37,6 +38,13 @@ def group_slices(codes: np.ndarray):
 def column_hash(values: pa.Array | pa.ChunkedArray, salt: int) -> np.ndarray:
     """A 64-bit hash of each value of any column (for fingerprints)."""
     typ = values.type
+    if isinstance(values, pa.DictionaryArray) and values.dictionary.null_count == 0 and (
+            pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type)):
+        # the hash of each dictionary value, gathered: as if the strings were hashed one by one
+        words = pa.concat_arrays([pc.cast(values.dictionary, pa.large_string()),
+                                  pa.array(["\0null"], pa.large_string())])
+        idx = pc.fill_null(values.indices, len(words) - 1).to_numpy(zero_copy_only=False)
+        return hash64(words, salt)[idx]
     if pa.types.is_dictionary(typ):
         values = pc.cast(values, typ.value_type)
         typ = values.type
@@ -134,8 +142,11 @@ class Profile:
         if self.previous_ids is not None:
             in_prev = pc.is_in(ids, value_set=self.previous_ids).to_numpy(zero_copy_only=False)
             u = prn(ids, self.seed)
-        for code, pos in group_slices(codes):
-            self.counts[code] += len(pos)
+        counts = np.bincount(codes, minlength=len(self.counts))
+        for code in np.flatnonzero(counts):
+            self.counts[code] += int(counts[code])
+        per_stratum = raw is not None or s is not None or in_prev is not None
+        for code, pos in group_slices(codes) if per_stratum else ():
             if raw is not None:
                 self.size_sums[code].add(raw[pos])
                 if self.top_k:

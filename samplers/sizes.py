@@ -41,8 +41,8 @@ class SizeMeasure:
         try:
             x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise DesignError(f"{source}: size column {col!r} is not numeric ({values.type})") \
-                from exc
+            typ = getattr(values.type, "value_type", values.type)  # a dictionary's values
+            raise DesignError(f"{source}: size column {col!r} is not numeric ({typ})") from exc
         bad_null = np.isnan(x)
         if self.column == EXPOSURE:
             bad = bad_null | (x < 1)

@@ -6,6 +6,11 @@ in-memory DataFrame or Table, a list of record batches, or a Parquet file or dir
 :class:`Piece` s (a file, a row group, a slice of a table); every row has a global number (its
 position in piece order, used in error messages) and a key ``piece << 40 | row`` by which the
 selected rows are fetched again, so a pass can run piece by piece on one machine or on a cluster.
+
+String columns that a file stores with a small dictionary (categories such as a market or a
+genre) are read as Arrow dictionaries, which skips building a string per row: a pass receives
+them as ``DictionaryArray`` s (the samplers treat a dictionary as its values) and a fetch casts
+them back to the file's types, so the rows returned are the same either way.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from schemas import SchemaError
 from schemas.validate import as_table
 
 DEFAULT_BATCH_ROWS = 1 << 18
 KEY_BITS = 40
+DICTIONARY_SHARE = 0.01  # read a string column as dictionary when its dictionary page is small
 _READ_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError)
 
 
@@ -47,6 +54,31 @@ class Piece:
     schema: pa.Schema
     fragment: ds.ParquetFileFragment | None = None
     table: pa.Table | None = None
+    dictionary: tuple[str, ...] = ()
+
+    def _groups(self, columns: list[str] | None, batch_rows: int,
+                groups: Iterable[int]) -> Iterator[tuple[int, Iterator[pa.RecordBatch]]]:
+        """(row group, its batches) for the fragment's row groups ``groups`` (positions in
+        ``fragment.row_groups``), read a batch at a time with ``pyarrow.parquet`` so that
+        memory holds one batch, not a decoded row group. Batches hold ``columns`` in order
+        (all when None), partition columns filled in from the path; the columns of
+        ``dictionary`` are Arrow dictionaries."""
+        names = list(self.schema.names if columns is None else columns)
+        fragment = self.fragment
+        keys = ds.get_partition_keys(fragment.partition_expression)
+        with fragment.filesystem.open_input_file(fragment.path) as fh:
+            pf = pq.ParquetFile(fh, read_dictionary=list(self.dictionary) or None,
+                                pre_buffer=False)
+            in_file = set(pf.schema_arrow.names)
+            read = [c for c in names if c in in_file]
+            for g in groups:
+                batches = pf.iter_batches(batch_size=batch_rows, columns=read, use_threads=True,
+                                          row_groups=[fragment.row_groups[g].id])
+                yield g, (pa.RecordBatch.from_arrays(
+                    [b.column(c) if c in in_file else
+                     _constant(keys.get(c), self.schema.field(c).type, b.num_rows)
+                     for c in names], names=names) for b in batches)
+                pa.default_memory_pool().release_unused()  # one row group at a time in RSS
 
     def scan(self, columns: list[str] | None,
              batch_rows: int) -> Iterator[tuple[int, pa.RecordBatch]]:
@@ -60,40 +92,69 @@ class Piece:
                     row += batch.num_rows
             return
         try:
-            scanner = ds.Scanner.from_fragment(self.fragment, schema=self.schema,
-                                               columns=columns, batch_size=batch_rows,
-                                               use_threads=True)
-            for batch in scanner.to_batches():
-                if batch.num_rows:
-                    yield row, batch
-                    row += batch.num_rows
+            for _, batches in self._groups(columns, batch_rows,
+                                           range(len(self.fragment.row_groups))):
+                for batch in batches:
+                    if batch.num_rows:
+                        yield row, batch
+                        row += batch.num_rows
         except _READ_ERRORS as exc:
             raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}",
                               source=self.name) from exc
 
-    def take(self, rows: np.ndarray, columns: list[str] | None) -> pa.Table:
-        """The rows at local positions ``rows`` (sorted), reading only the row groups holding
-        them."""
+    def take(self, rows: np.ndarray, columns: list[str] | None,
+             batch_rows: int = 1 << 16) -> pa.Table:
+        """The rows at local positions ``rows`` (sorted), with the schema's types, reading
+        only the row groups holding them, a batch at a time."""
         rows = np.asarray(rows, np.int64)
         if self.table is not None:
             table = self.table if columns is None else self.table.select(columns)
             return table.take(rows)
+        schema = self.schema if columns is None else pa.schema(
+            [self.schema.field(c) for c in columns])
         try:
             sizes = [rg.num_rows for rg in self.fragment.row_groups]
             starts = np.r_[0, np.cumsum(sizes)]
             group = np.searchsorted(starts, rows, side="right") - 1
             parts = []
-            for g in np.unique(group):
-                sub = self.fragment.subset(row_group_ids=[self.fragment.row_groups[g].id])
-                table = ds.Scanner.from_fragment(sub, schema=self.schema, columns=columns,
-                                                 use_threads=True).to_table()
-                parts.append(table.take(rows[group == g] - starts[g]))
-                del table
-                pa.default_memory_pool().release_unused()  # one row group at a time in RSS
+            for g, batches in self._groups(columns, batch_rows, np.unique(group).tolist()):
+                wanted, at = rows[group == g] - starts[g], 0
+                for batch in batches:
+                    hit = wanted[(wanted >= at) & (wanted < at + batch.num_rows)]
+                    if hit.size:
+                        parts.append(pa.Table.from_batches([batch.take(hit - at)]).cast(schema))
+                    at += batch.num_rows
+                    if at > wanted[-1]:
+                        break
         except _READ_ERRORS as exc:
             raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}",
                               source=self.name) from exc
         return pa.concat_tables(parts)
+
+
+def _constant(value: object, typ: pa.DataType, n: int) -> pa.Array:
+    """A partition column: ``value`` on every row (a one-entry dictionary for strings)."""
+    if value is not None and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                              pa.array([value], typ))
+    return pa.repeat(pa.scalar(value, typ), n)
+
+
+def _dictionary_columns(metadata: pq.FileMetaData, physical: pa.Schema) -> tuple[str, ...]:
+    """String columns whose dictionary page is at most ``DICTIONARY_SHARE`` of the column in
+    every row group (few distinct values: cheaper to read as a dictionary)."""
+    small = {f.name: metadata.num_row_groups > 0 for f in physical
+             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for j in range(group.num_columns):
+            col = group.column(j)
+            if not small.get(col.path_in_schema):
+                continue
+            page = col.data_page_offset - (col.dictionary_page_offset or 0)
+            small[col.path_in_schema] = col.has_dictionary_page and \
+                0 < page <= DICTIONARY_SHARE * col.total_compressed_size
+    return tuple(name for name, ok in small.items() if ok)
 
 
 class Source:
@@ -105,7 +166,7 @@ class Source:
         self._dataset: ds.Dataset | None = None
         self._table: pa.Table | None = None
         self._batches: list[pa.RecordBatch] | None = None
-        self._fragments: list[tuple[ds.ParquetFileFragment, int]] | None = None
+        self._fragments: list[tuple[ds.ParquetFileFragment, int, tuple[str, ...]]] | None = None
         if isinstance(data, str | os.PathLike):
             path = Path(data)
             self.name = str(path)
@@ -143,9 +204,10 @@ class Source:
             raise SchemaError(f"missing column(s) {missing}{what}; the input has "
                               f"{self.schema.names[:12]}", source=self.name)
 
-    def _checked_fragments(self) -> list[tuple[ds.ParquetFileFragment, int]]:
-        """Every file with its row count, after checking that it reads and agrees with the
-        dataset's schema (the first file's): a corrupt or disagreeing file is named."""
+    def _checked_fragments(self) -> list[tuple[ds.ParquetFileFragment, int, tuple[str, ...]]]:
+        """Every file with its row count and dictionary columns, after checking that it reads
+        and agrees with the dataset's schema (the first file's): a corrupt or disagreeing file
+        is named."""
         if self._fragments is not None:
             return self._fragments
         out, first = [], None
@@ -154,6 +216,7 @@ class Source:
                 physical = frag.physical_schema
                 frag.ensure_complete_metadata()
                 rows = sum(rg.num_rows for rg in frag.row_groups)
+                dictionary = _dictionary_columns(frag.metadata, physical)
             except _READ_ERRORS as exc:
                 raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}; remove or "
                                   f"replace the file", source=frag.path) from exc
@@ -172,33 +235,34 @@ class Source:
                     raise SchemaError(f"schema disagrees with {first}: column {field.name!r} is "
                                       f"{got} here but {field.type} there; rewrite the file "
                                       f"with the dataset's schema", source=frag.path)
-            out.append((frag, rows))
+            out.append((frag, rows, dictionary))
         self._fragments = out
         return out
 
     def pieces(self, split: bool = False) -> list[Piece]:
         """The input's pieces in a fixed order; ``split`` cuts files into row groups and
         tables into ``batch_rows`` slices (finer partitions for a cluster)."""
-        specs: list[tuple[int, str, ds.ParquetFileFragment | None, pa.Table | None]] = []
+        specs: list[tuple] = []
         if self._dataset is not None:
-            for frag, rows in self._checked_fragments():
+            for frag, rows, dictionary in self._checked_fragments():
                 if split and len(frag.row_groups) > 1:
                     for rg in frag.row_groups:
                         specs.append((rg.num_rows, frag.path,
-                                      frag.subset(row_group_ids=[rg.id]), None))
+                                      frag.subset(row_group_ids=[rg.id]), None, dictionary))
                 else:
-                    specs.append((rows, frag.path, frag, None))
+                    specs.append((rows, frag.path, frag, None, dictionary))
         elif self._table is not None:
             step = self.batch_rows if split else max(self._table.num_rows, 1)
             for start in range(0, max(self._table.num_rows, 1), step):
                 part = self._table.slice(start, step)
-                specs.append((part.num_rows, self.name, None, part))
+                specs.append((part.num_rows, self.name, None, part, ()))
         else:
             for batch in self._batches or []:
-                specs.append((batch.num_rows, self.name, None, pa.Table.from_batches([batch])))
+                specs.append((batch.num_rows, self.name, None, pa.Table.from_batches([batch]),
+                              ()))
         out, row0 = [], 0
-        for i, (rows, name, frag, table) in enumerate(specs):
-            out.append(Piece(i, row0, rows, name, self.schema, frag, table))
+        for i, (rows, name, frag, table, dictionary) in enumerate(specs):
+            out.append(Piece(i, row0, rows, name, self.schema, frag, table, dictionary))
             row0 += rows
         return out
 

@@ -106,14 +106,7 @@ class FittedStrata:
     def encode(self, batch: pa.RecordBatch | pa.Table) -> tuple[np.ndarray, list[str]]:
         """Stratum of every row as ``(codes, labels)``: ``labels[codes]`` equals
         :meth:`labels`, computed on dictionary indices instead of strings."""
-        parts: list[tuple[np.ndarray, list[str]]] = []
-        for col in self.spec.columns:
-            values = pc.fill_null(pc.cast(batch.column(col), pa.string()), MISSING)
-            enc = pc.dictionary_encode(values)
-            if isinstance(enc, pa.ChunkedArray):
-                enc = enc.combine_chunks()
-            parts.append((enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-                          enc.dictionary.to_pylist()))
+        parts = [_category_codes(batch.column(col)) for col in self.spec.columns]
         if self.spec.bins is not None:
             x = _numeric(batch, self.spec.bins)
             idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
@@ -136,6 +129,25 @@ class FittedStrata:
         return key, labels
 
 
+def _category_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """(codes, labels) of a categorical column as strings, nulls as MISSING; only labels
+    present, each once. A dictionary column is coded from its indices, without strings."""
+    if isinstance(values, pa.DictionaryArray) and values.dictionary.null_count == 0:
+        names = pc.cast(values.dictionary, pa.string()).to_pylist() + [MISSING]
+        idx = pc.fill_null(values.indices, len(names) - 1).to_numpy(zero_copy_only=False)
+        used = np.flatnonzero(np.bincount(idx, minlength=len(names)))
+        uniq, inverse = np.unique(np.asarray(names, dtype=object)[used].astype(str),
+                                  return_inverse=True)
+        remap = np.zeros(len(names), np.int64)
+        remap[used] = inverse
+        return remap[idx], uniq.tolist()
+    enc = pc.dictionary_encode(pc.fill_null(pc.cast(values, pa.string()), MISSING))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            enc.dictionary.to_pylist())
+
+
 def _numeric(batch: pa.RecordBatch | pa.Table, col: str) -> np.ndarray:
     values = batch.column(col)
     if values.null_count:
@@ -143,7 +155,8 @@ def _numeric(batch: pa.RecordBatch | pa.Table, col: str) -> np.ndarray:
     try:
         return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise DesignError(f"column {col!r} used for strata is not numeric ({values.type})") \
+        typ = getattr(values.type, "value_type", values.type)
+        raise DesignError(f"column {col!r} used for strata is not numeric ({typ})") \
             from exc
 
 

@@ -3,17 +3,18 @@ pruning; bounded duplicate detection; corrupt or disagreeing files named."""
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from curation.cli.main import cli
-from samplers import ImportanceSampler, StratifiedSampler
+from samplers import ImportanceSampler, StratifiedSampler, source
 from samplers.duplicates import DuplicateFinder, bucketize
-from samplers.source import Piece
+from samplers.source import Piece, Source
 from schemas import DesignError, SchemaError
 
-from .conftest import population
+from .conftest import DESIGNS, population
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,39 @@ def test_file_and_directory_give_the_in_memory_sample(design, files, batch_rows)
     from_dir = make(n=150, seed=21).sample(hive, batch_rows=batch_rows)
     assert from_dir.manifest.content_hash == \
         make(n=150, seed=21).sample(reordered).manifest.content_hash
+
+
+def test_small_dictionary_columns_are_read_as_dictionaries(tmp_path):
+    pq.write_table(population(20_000, seed=2), tmp_path / "pop.parquet")
+    piece = Source(tmp_path / "pop.parquet").pieces()[0]
+    assert piece.dictionary == ("market", "genre")  # not the unique ids
+    _, batch = next(piece.scan(["item_id", "market"], 1000))
+    assert pa.types.is_dictionary(batch.schema.field("market").type)
+    rows = piece.take(np.array([3, 19_999]), None)
+    assert rows.schema == piece.schema  # fetched rows come back with the file's types
+
+
+@pytest.mark.parametrize("name", ["stratified", "priority", "poisson"])
+def test_dictionary_reads_give_the_in_memory_sample(tmp_path, monkeypatch, name):
+    """Every string column read as a dictionary (ids too), nulls and a partition column."""
+    monkeypatch.setattr(source, "DICTIONARY_SHARE", 1.0)
+    pop = population(3000, seed=5)
+    genre = pop.column("genre").to_pylist()
+    pop = pop.set_column(pop.schema.get_field_index("genre"), "genre",
+                         pa.array([None if i % 7 == 0 else g for i, g in enumerate(genre)]))
+    pq.write_table(pop, tmp_path / "pop.parquet", row_group_size=700)
+    assert {"item_id", "genre"} <= set(Source(tmp_path / "pop.parquet").pieces()[0].dictionary)
+    for m in ("SE", "US"):
+        (tmp_path / "hive" / f"market={m}").mkdir(parents=True)
+        part = pop.filter(pc.equal(pop.column("market"), m)).drop_columns(["market"])
+        pq.write_table(part, tmp_path / "hive" / f"market={m}" / "part.parquet")
+    hive = pop.filter(pc.is_in(pop.column("market"), pa.array(["SE", "US"])))
+    hive = hive.select([c for c in hive.column_names if c != "market"] + ["market"])
+    make = lambda: DESIGNS[name](n=90, seed=3)  # noqa: E731
+    for path, table in [(tmp_path / "pop.parquet", pop), (tmp_path / "hive", hive)]:
+        got = make().sample(path, batch_rows=256)
+        assert got.manifest.content_hash == make().sample(table).manifest.content_hash
+        assert got.table.schema.field("genre").type == pa.string()
 
 
 def test_passes_read_only_design_columns_and_fetch_only_selected_rows(files, monkeypatch):
