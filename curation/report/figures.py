@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 COLORS = {"population": "#4c72b0", "sample": "#dd8452", "weighted": "#55a868"}
 PARTS = ("#55a868", "#ccb974", "#c44e52", "#8c8c8c")  # done, doubtful, missing, other
@@ -146,8 +146,10 @@ def prevalence_figure(table: pd.DataFrame, title: str, ncols: int = 4) -> bytes:
     groups = sorted(table["group"].unique())
     nrows = -(-len(fields) // ncols)
     cols = min(ncols, len(fields))
-    fig, axes = plt.subplots(nrows, cols, squeeze=False, sharey=True, layout="constrained",
-                             figsize=(2.6 * cols + 1.2, nrows * (0.3 * len(groups) + 1.3) + 0.4))
+    row = 0.3 * len(groups) + 0.8  # inches of one panel; 0.6 more between rows for titles
+    fig, axes = plt.subplots(nrows, cols, squeeze=False, sharey=True,
+                             figsize=(2.6 * cols + 1.2, nrows * (row + 0.6)))
+    fig.subplots_adjust(hspace=0.6 / row, wspace=0.12)
     y = {g: i for i, g in enumerate(groups[::-1])}
     for ax, field in zip(axes.flat, fields, strict=False):
         t = table[table["field"] == field]
@@ -158,6 +160,7 @@ def prevalence_figure(table: pd.DataFrame, title: str, ncols: int = 4) -> bytes:
                     color="#333333", ecolor="#4c72b0", capsize=2)
         ax.set_title(field.removeprefix("cat_"), fontsize=9)
         ax.set_xlim(left=0)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(fields):]:

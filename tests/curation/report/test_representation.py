@@ -122,3 +122,13 @@ def test_impressions_without_a_catalogue_or_with_unknown_items_are_errors(tiny):
     assert unknown.exit_code == 1 and "item_id(s) not in the catalogue (e.g. ['i4'])" in \
         unknown.output
     assert not (tiny / "r").exists()
+
+
+def test_a_curated_impression_table_gives_the_same_representation_as_its_sample(demo, tmp_path):
+    def representation(path):
+        report = build_report(ReportInputs(catalogue=demo.catalogue, impressions=(path,)),
+                              tmp_path / path.stem)
+        return report.numbers["representation"][path.stem]["creator_group"]
+
+    # labels do not matter: every sampled impression counts, labeled or not
+    assert representation(demo.imp_curated) == representation(demo.imp_sample)
