@@ -15,7 +15,9 @@ from curation.report import ReportInputs, build_report
 @click.option("--population", "populations", multiple=True, type=click.Path(),
               help="Population of the --sample at the same position (default: the source "
                    "recorded in its manifest).")
-@click.option("--curated", multiple=True, type=click.Path(), help="A curated table.")
+@click.option("--curated", multiple=True, type=click.Path(),
+              help="A curated table (repeatable): progress, units still unlabeled, "
+                   "prevalence per group.")
 @click.option("--estimates", multiple=True, type=click.Path(),
               help="A tidy estimates table written by `curate estimate`.")
 @click.option("--catalogue", type=click.Path(),
@@ -34,10 +36,10 @@ from curation.report import ReportInputs, build_report
               default=0.95, show_default=True, help="Confidence level of the intervals.")
 @click.option("--title", default="Audit report", show_default=True)
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
-              help="Folder for report.html, figures/*.png and metrics.json.")
+              help="Folder for report.html, figures/*.png, tables/*.csv and metrics.json.")
 def report_cmd(samples, populations, curated, estimates, catalogue, impressions, groups, labels,
                level, title, outdir) -> None:
-    """Write an HTML report (plots embedded; PNG and JSON beside it)."""
+    """Write an HTML report (plots embedded; PNG, CSV and JSON beside it)."""
     if len(populations) > len(samples):
         raise click.UsageError("more --population than --sample options")
     if not (samples or curated or estimates or impressions or labels):

@@ -77,8 +77,9 @@ def read_estimates(path: Path) -> pd.DataFrame:
     return frame
 
 
-
 def sample_section(b: Builder, path: Path) -> None:
+    """Design and manifest summary of a sample, its allocation, and its composition against
+    its population per stratification variable."""
     manifest = read_manifest(path)
     frame = pq.read_table(path).to_pandas()
     d = manifest.design
@@ -109,16 +110,18 @@ def sample_section(b: Builder, path: Path) -> None:
         table = composition(frame, population_counts(pop_path, variables))
         for var in variables:
             b.add_figure(composition_figure(table, var, name), f"{name}_{var}",
-                            f"Composition of {name} by {var}: population share, "
-                            f"unweighted and design-weighted sample share")
+                         f"Composition of {name} by {var}: population share, "
+                         f"unweighted and design-weighted sample share")
         gap = max_weighted_gap(table)
         numbers["max_weighted_share_gap"] = gap
         b.page.paragraph(f"Largest gap between a design-weighted sample share and "
-                            f"the population share: {gap:.4f}.", "note")
+                         f"the population share: {gap:.4f}.", "note")
         b.add_table(table, f"composition_{name}")
     b.numbers["samples"][name] = numbers
 
+
 def estimates_section(b: Builder, path: Path) -> None:
+    """A tidy estimates table: one interval figure per (metric, y), every row in the JSON."""
     frame = read_estimates(path)
     b.page.heading(f"Estimates ({path.name})")
     for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
@@ -127,12 +130,15 @@ def estimates_section(b: Builder, path: Path) -> None:
         ref = 1.0 if "ratio" in str(metric) else (0.0 if "difference" in str(metric)
                                                   else None)
         b.add_figure(interval_figure(g, f"{metric} of {y}", str(metric), ref),
-                        f"{path.stem}_{metric}_{y}",
-                        f"{metric} of {y} per group with confidence intervals")
+                     f"{path.stem}_{metric}_{y}",
+                     f"{metric} of {y} per group with confidence intervals")
     b.page.table(frame)
     b.numbers["estimates"] += frame.to_dict(orient="records")
 
+
 def curated_section(b: Builder, path: Path) -> None:
+    """Adjudication status, units still unlabeled and label prevalence per group of a curated
+    table."""
     frame, manifest, _ = load_sample(path)
     missing = [c for c in ("unit_id", "stratum", "adjudication") if c not in frame]
     if missing:
@@ -141,12 +147,12 @@ def curated_section(b: Builder, path: Path) -> None:
     b.page.heading(f"Annotation progress ({name})")
     counts = frame["adjudication"].value_counts()
     b.add_figure(status_figure(counts, f"Adjudication status of {len(frame)} units"),
-                    f"{name}_status", "Units by adjudication status")
+                 f"{name}_status", "Units by adjudication status")
     missing = frame["adjudication"].isin(NONRESPONSE).to_numpy()
     agreement = float(frame["agreement"].mean()) if "agreement" in frame else float("nan")
     b.page.paragraph(f"{int(missing.sum())} of {len(frame)} units have no final label "
-                        f"yet (unresolved or unlabeled); mean agreement with the final "
-                        f"label {agreement:.3f}.", "note")
+                     f"yet (unresolved or unlabeled); mean agreement with the final "
+                     f"label {agreement:.3f}.", "note")
     b.numbers["annotation"][name] = {
         "units": len(frame), "without_label": int(missing.sum()),
         "share_without_label": float(missing.mean()) if len(frame) else 0.0,
@@ -154,15 +160,16 @@ def curated_section(b: Builder, path: Path) -> None:
         **_unlabeled(b, frame, missing, name)}
     _prevalence(b, frame, manifest, path)
 
+
 def _unlabeled(b: Builder, frame: pd.DataFrame, missing, name: str) -> dict:
     """Units still without a final label, per stratum, and their ids when few."""
     table = nonresponse_report(pa.Table.from_pandas(frame[["stratum", "adjudication"]],
                                                     preserve_index=False))
     b.page.heading("Units still unlabeled", 3)
     b.add_figure(stacked_figure(table, "stratum", ["final", "unresolved", "unlabeled"],
-                                   f"{name}: units per stratum by final label"),
-                    f"{name}_unlabeled", "Units per stratum: with a final label, "
-                                         "unresolved (skipped, unsure or tied) and unlabeled")
+                                f"{name}: units per stratum by final label"),
+                 f"{name}_unlabeled", "Units per stratum: with a final label, "
+                                      "unresolved (skipped, unsure or tied) and unlabeled")
     b.page.table(table.sort_values("missing_share", ascending=False, kind="stable"))
     b.add_table(table, f"unlabeled_{name}")
     ids = frame.loc[missing, "unit_id"].astype(str).tolist()
@@ -174,8 +181,10 @@ def _unlabeled(b: Builder, frame: pd.DataFrame, missing, name: str) -> dict:
         out["unit_ids_without_label"] = ids
     return out
 
+
 def _prevalence(b: Builder, frame: pd.DataFrame, manifest, path: Path) -> None:
-    """Prevalence of every label field per group column (module prevalence)."""
+    """Prevalence of every label field per group column and stratification variable; group
+    columns the table lacks are joined from the catalogue on ``item_id``."""
     name = path.stem
     wanted = [*b.groups, *(stratification_variables(manifest) if manifest else [])]
     cols = list(dict.fromkeys(wanted))
@@ -194,13 +203,13 @@ def _prevalence(b: Builder, frame: pd.DataFrame, manifest, path: Path) -> None:
         b.numbers["prevalence"][name] = {"error": str(exc)}
         return
     b.page.paragraph("Design-based prevalence per group (nonresponse adjusted within "
-                        "strata); 'difference' is the group's prevalence minus that of all "
-                        "other units, with its confidence interval.", "note")
+                     "strata); 'difference' is the group's prevalence minus that of all "
+                     "other units, with its confidence interval.", "note")
     for col in cols:
         b.add_figure(prevalence_figure(table[table["group_column"] == col],
-                                          f"{name}: prevalence by {col}"),
-                        f"{name}_prevalence_{col}",
-                        f"Prevalence of each label per {col} with confidence intervals")
+                                       f"{name}: prevalence by {col}"),
+                     f"{name}_prevalence_{col}",
+                     f"Prevalence of each label per {col} with confidence intervals")
     b.page.table(table[table["field"] == "sensitive"])
     b.add_table(table, f"prevalence_{name}")
     b.numbers["prevalence"][name] = nested(
@@ -208,13 +217,16 @@ def _prevalence(b: Builder, frame: pd.DataFrame, manifest, path: Path) -> None:
         ["estimate", "ci_low", "ci_high", "n", "difference", "difference_ci_low",
          "difference_ci_high"])
 
+
 def representation_section(b: Builder, path: Path) -> None:
+    """Catalogue share, exposure share and their ratio per group, from an impression sample
+    (or a curated impression table: every sampled impression counts, labeled or not)."""
     cols = [g for g in b.groups if g in b.catalogue_cols]
     name = path.stem
     b.page.heading(f"Representation in recommendations ({name})")
     if not cols:
         b.page.paragraph(f"No group column of the catalogue to compare (groups: "
-                            f"{b.groups or 'none'}); pass --group.", "note")
+                         f"{b.groups or 'none'}); pass --group.", "note")
         return
     catalogue = b.catalogue_groups()
     frame, manifest, _ = load_sample(path)
@@ -232,10 +244,10 @@ def representation_section(b: Builder, path: Path) -> None:
         f"Ratio > 1: the group gets more exposure than its share of the catalogue.", "note")
     for col in cols:
         b.add_figure(representation_figure(table[table["group_column"] == col],
-                                              f"{name}: {col}, catalogue vs recommendations"),
-                        f"representation_{name}_{col}",
-                        f"Share of the catalogue and of exposure-weighted recommendations "
-                        f"per {col}, and their ratio with a confidence interval")
+                                           f"{name}: {col}, catalogue vs recommendations"),
+                     f"representation_{name}_{col}",
+                     f"Share of the catalogue and of exposure-weighted recommendations "
+                     f"per {col}, and their ratio with a confidence interval")
     b.page.table(table.drop(columns=["exposure_se", "ratio_se"]))
     b.add_table(table, f"representation_{name}")
     b.numbers["representation"][name] = nested(
@@ -243,7 +255,9 @@ def representation_section(b: Builder, path: Path) -> None:
         ["catalogue_share", "exposure_share", "exposure_ci_low", "exposure_ci_high",
          "ratio", "ratio_ci_low", "ratio_ci_high", "items", "impressions"])
 
+
 def labels_section(b: Builder, path: Path) -> None:
+    """Annotation progress per annotator and agreement per label field of a labels table."""
     labels = read_labels(path)
     name = path.stem
     per = progress(labels)
@@ -257,15 +271,16 @@ def labels_section(b: Builder, path: Path) -> None:
         f"{total['annotators']} annotators on {total['units']} units; "
         f"{total['units_with_overlap']} units counted twice or more; {total['skipped']} "
         f"skipped, {total['unsure']} unsure.", "note")
-    b.add_figure(stacked_figure(per, "who", ["counted", "unsure", "skipped"],
-                                   f"{name}: annotations per annotator", "annotations"),
-                    f"{name}_annotators", "Latest annotations per annotator: counted "
-                                          "votes, unsure and skipped")
-    b.page.table(per.drop(columns="who"))
+    if len(per):
+        b.add_figure(stacked_figure(per, "who", ["counted", "unsure", "skipped"],
+                                    f"{name}: annotations per annotator", "annotations"),
+                     f"{name}_annotators", "Latest annotations per annotator: counted "
+                                           "votes, unsure and skipped")
+        b.page.table(per.drop(columns="who"))
     if len(agree):
         b.add_figure(agreement_figure(agree, f"{name}: agreement per label field"),
-                        f"{name}_agreement", "Krippendorff's alpha and pairwise Cohen's "
-                                             "kappa (mean, min–max) per label field")
+                     f"{name}_agreement", "Krippendorff's alpha and pairwise Cohen's "
+                                          "kappa (mean, min–max) per label field")
         b.page.table(agree)
     b.add_table(per.drop(columns="who"), f"annotators_{name}")
     b.add_table(agree, f"agreement_{name}")
