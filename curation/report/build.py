@@ -95,7 +95,7 @@ class Builder:
         self.page = Page(inputs.title)
         self.figures: list[tuple[Path, bytes]] = []
         self.tables: list[tuple[Path, pd.DataFrame]] = []
-        self.numbers: dict = {"samples": {}, "estimates": [], "annotation": {},
+        self.numbers: dict = {"samples": {}, "estimates": {}, "annotation": {},
                               "prevalence": {}, "representation": {}, "labels": {},
                               "agreement": {}}
         self.catalogue = inputs.catalogue or self._default_catalogue()

@@ -121,7 +121,8 @@ def sample_section(b: Builder, path: Path) -> None:
 
 
 def estimates_section(b: Builder, path: Path) -> None:
-    """A tidy estimates table: one interval figure per (metric, y), every row in the JSON."""
+    """A tidy estimates table: one interval figure per (metric, y); every row in the JSON as
+    ``estimates.<file>.<metric>.<y>.<domain>``."""
     frame = read_estimates(path)
     b.page.heading(f"Estimates ({path.name})")
     for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
@@ -133,7 +134,9 @@ def estimates_section(b: Builder, path: Path) -> None:
                      f"{path.stem}_{metric}_{y}",
                      f"{metric} of {y} per group with confidence intervals")
     b.page.table(frame)
-    b.numbers["estimates"] += frame.to_dict(orient="records")
+    values = [c for c in ("estimate", "se", "ci_low", "ci_high", "n", "ci_method")
+              if c in frame]
+    b.numbers["estimates"][path.stem] = nested(frame, ["metric", "y", "domain"], values)
 
 
 def curated_section(b: Builder, path: Path) -> None:

@@ -76,7 +76,10 @@ def test_report_files_numbers_and_self_containment(audit, tmp_path):
     numbers = json.loads(report.metrics.read_text())
     assert numbers["samples"]["sample"]["max_weighted_share_gap"] < 1e-12
     assert numbers["annotation"]["curated"]["without_label"] == 15
-    assert len(numbers["estimates"]) == 4
+    estimates = numbers["estimates"]["estimates"]
+    assert estimates["proportion"]["sensitive"]["SE"] == {
+        "estimate": 0.05, "se": 0.02, "ci_low": 0.02, "ci_high": 0.1, "n": 50}
+    assert estimates["ratio"]["share"]["independent"]["ci_high"] == 1.01
 
 
 def test_report_renders_in_headless_chromium(audit, tmp_path):
