@@ -18,11 +18,13 @@ from .coordination import Coordination
 from .engine import make_engine
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
 from .profile import Profile, report_duplicates
+from .selection import GrowingBestK
 from .sizes import SizeMeasure
 from .source import DEFAULT_BATCH_ROWS, Source
 from .strata import FitSample, FittedStrata, Strata, fit_on
 
 ID_CANDIDATES = ("unit_id", "impression_id", "item_id")
+FIRST_PASS_ROWS = 1 << 20  # at most this many rows kept for selection in pass one
 
 
 class DesignSampler(BaseSampler, ABC):
@@ -36,6 +38,12 @@ class DesignSampler(BaseSampler, ABC):
 
     def _prepare(self, ctx: dict) -> None:
         """Design quantities (λ, mean score) from the profile, before the selection pass."""
+
+    def _first_pass_k(self) -> int | None:
+        """Rows per stratum that contain the selection whatever the allocation, when the
+        design ranks units without the profile (then it selects during the first pass);
+        None when the ranking needs the profile (λ, a mean score)."""
+        return None
 
     @abstractmethod
     def _keeper(self, ctx: dict) -> Any:
@@ -131,8 +139,15 @@ class DesignSampler(BaseSampler, ABC):
                           top_k=int(self.n) if size is not None else 0,
                           previous_ids=previous_ids, seed=seed,
                           fingerprint_columns=list(dict.fromkeys(needed)))
-        profile = runner.reduce(source, profile.columns(), _Factory(replace, profile),
-                                "profile")
+        columns = list(dict.fromkeys([unit_col, *spec.input_columns,
+                                      *([size.input_column] if size is not None else [])]))
+        k = self._first_pass_k() if previous_ids is None else None  # no PRN shift
+        early = {"unit_col": unit_col, "seed": seed, "strata": fitted, "shift": np.zeros(0),
+                 "size": size, "score_mean": None, "source": source.name}
+        first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns)),
+                              _Factory(_FirstPass, profile, self, early, k),
+                              "profile" if k is None else "profile and select")
+        profile = first.profile
         if profile.rows == 0:
             raise SchemaError("the input has no rows", source=source.name)
         dups = runner.repeated_hashes(profile)
@@ -161,12 +176,16 @@ class DesignSampler(BaseSampler, ABC):
                "shift": shift, "strata": fitted, "profile": profile, "canon": canon,
                "size": size, "alloc_extra": {}, "index": {lab: h for h, lab in enumerate(labels)},
                "source": source.name}
-        columns = list(dict.fromkeys([unit_col, *spec.input_columns,
-                                      *([size.input_column] if size is not None else [])]))
         self._prepare(ctx)
-        selection = runner.reduce(source, columns, _Factory(_SelectionPass, self, ctx),
-                                  "select")
-        rows, pi, u = self._selected(selection.keeper, ctx)
+        if first.kept is not None:  # selected on the first pass: keep each stratum's best k_h
+            keeper = self._keeper(ctx)
+            kept, codes, keys, ties = first.kept.result()
+            if kept is not None:
+                keeper.offer(kept, canon[codes], keys, ties)
+        else:
+            keeper = runner.reduce(source, columns, _Factory(_SelectionPass, self, ctx),
+                                   "select").keeper
+        rows, pi, u = self._selected(keeper, ctx)
         if rows is not None and rows.num_rows:
             full = runner.fetch(source, rows.column("__key").to_numpy(), None)
             rows = full.append_column("__stratum", rows.column("__stratum"))
@@ -238,6 +257,46 @@ class _Factory:
 
     def __call__(self) -> Any:
         return self.cls(*self.args)
+
+
+class _FirstPass:
+    """The profile pass; for a design with ``k`` (see ``_first_pass_k``) it also keeps the best
+    ``k`` rows of every stratum, from which the selection is taken once the allocation is
+    known, unless the strata are so many that ``k`` rows of each exceed ``FIRST_PASS_ROWS``
+    (then a second pass selects)."""
+
+    def __init__(self, profile: Profile, sampler: DesignSampler, ctx: dict, k: int | None):
+        self.profile, self.sampler, self.ctx = replace(profile), sampler, ctx
+        self.kept = GrowingBestK(k) if k is not None else None
+
+    @property
+    def dups(self) -> Any:
+        return self.profile.dups
+
+    def duplicate_hashes(self) -> np.ndarray:
+        return self.profile.duplicate_hashes()
+
+    def update(self, batch: pa.RecordBatch, row0: int, key0: int) -> None:
+        self.profile.update(batch, row0, key0)
+        if self.kept is None:
+            return
+        if len(self.profile.counts) * self.kept.k_all > FIRST_PASS_ROWS:
+            self.kept = None
+            return
+        keys = np.arange(key0, key0 + batch.num_rows, dtype=np.int64)
+        self.sampler._offer(self.kept, batch, row0, keys, {**self.ctx,
+                                                           "index": self.profile.codes})
+
+    def merge(self, other: _FirstPass) -> _FirstPass:
+        self.profile.merge(other.profile)
+        if self.kept is None or other.kept is None:
+            self.kept = None
+        else:
+            mapping = np.zeros(len(other.profile.codes), np.int64)
+            for label, theirs in other.profile.codes.items():
+                mapping[theirs] = self.profile.codes[label]
+            self.kept.merge(other.kept.remap(mapping))
+        return self
 
 
 class _SelectionPass:

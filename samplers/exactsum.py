@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 _HALF = 1 << 26
+_CHUNK = 1 << 24
 
 
 class ExactSum:
@@ -24,14 +25,17 @@ class ExactSum:
             return self
         if not np.all(np.isfinite(x)):
             raise ValueError("cannot sum non-finite values")
-        mant, exp = np.frexp(x)  # x = mant * 2**exp, 0.5 <= |mant| < 1
-        m = np.rint(np.ldexp(mant, 53)).astype(np.int64)  # exact 53-bit integer mantissas
-        e = exp.astype(np.int64) - 53 + 1200
-        for ev in np.unique(e):
-            sel = m[e == ev]
-            hi, lo = np.divmod(sel, _HALF)
-            part = int(hi.sum()) * _HALF + int(lo.sum())
-            self._total += part << int(ev)
+        for start in range(0, x.size, _CHUNK):
+            mant, exp = np.frexp(x[start:start + _CHUNK])  # x = mant * 2**exp, |mant| in [.5, 1)
+            m = np.rint(np.ldexp(mant, 53)).astype(np.int64)  # exact 53-bit integer mantissas
+            e = exp.astype(np.int64) - 53 + 1200
+            low = int(e.min())
+            hi, lo = np.divmod(m, _HALF)  # |hi| <= 2**27, 0 <= lo < 2**26
+            # per exponent, sums of at most 2**24 such integers: below 2**53, exact in float64
+            hi_sums = np.bincount(e - low, weights=hi)
+            lo_sums = np.bincount(e - low, weights=lo)
+            for j in np.flatnonzero((hi_sums != 0) | (lo_sums != 0)):
+                self._total += (int(hi_sums[j]) * _HALF + int(lo_sums[j])) << (low + int(j))
         return self
 
     def merge(self, other: ExactSum) -> ExactSum:

@@ -73,6 +73,11 @@ class ImportanceSampler(DesignSampler):
         ctx["score_mean"] = prof.score_sum.value / prof.rows \
             if ctx["size"].mixture is not None else None
 
+    def _first_pass_k(self) -> int | None:
+        if self.method == "priority" and self.mixture is None:
+            return int(self.n) + 1  # n_h ≤ n, and the (n_h+1)-th priority sets τ
+        return None  # weights need the mean score; Poisson needs λ
+
     def _keeper(self, ctx: dict):
         if self.method == "poisson":
             return PoissonSampler._keeper(self, ctx)

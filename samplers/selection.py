@@ -72,3 +72,36 @@ class BestK:
         if not self._parts:
             return None, np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.uint64)
         return self._parts[0]
+
+
+class GrowingBestK(BestK):
+    """A :class:`BestK` keeping the same ``k`` rows in every stratum, for strata codes that
+    appear as the input is read (the first pass), with ``remap`` to another pass's codes."""
+
+    def __init__(self, k: int):
+        super().__init__(np.zeros(0, np.int64))
+        self.k_all = int(k)
+
+    def _grow(self, n_codes: int) -> None:
+        if n_codes > len(self.k):
+            extra = n_codes - len(self.k)
+            self.k = np.r_[self.k, np.full(extra, self.k_all, np.int64)]
+            self.threshold = np.r_[self.threshold, np.full(extra, np.inf)]
+            self._budget = 2 * int(self.k.sum()) + (1 << 16)
+
+    def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
+              ties: np.ndarray) -> None:
+        if codes.size:
+            self._grow(int(codes.max()) + 1)
+        super().offer(rows, codes, keys, ties)
+
+    def remap(self, mapping: np.ndarray) -> GrowingBestK:
+        """The same rows with stratum codes ``mapping[code]``."""
+        self._parts = [(t, mapping[c], k, ti) for t, c, k, ti in self._parts]
+        self._grow(int(mapping.max()) + 1 if mapping.size else 0)
+        self.threshold = np.full(len(self.k), np.inf)
+        return self
+
+    def merge(self, other: BestK) -> BestK:
+        self._grow(len(other.k))
+        return super().merge(other)

@@ -58,6 +58,9 @@ class StratifiedSampler(DesignSampler):
         self.coordinate_with = coordinate_with
         self.overlap = overlap
 
+    def _first_pass_k(self) -> int:
+        return int(self.n)  # n_h ≤ n
+
     def _keeper(self, ctx: dict) -> BestK:
         return BestK(ctx["n_h"])
 

@@ -1,6 +1,15 @@
 """The streaming engine: same sample from memory, files and directories at any batch size; column
 pruning; bounded duplicate detection; corrupt or disagreeing files named."""
 
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -10,9 +19,10 @@ from click.testing import CliRunner
 
 from curation.cli.main import cli
 from samplers import ImportanceSampler, StratifiedSampler, source
+from samplers import design as design_module
 from samplers.duplicates import DuplicateFinder, bucketize
 from samplers.source import Piece, Source
-from schemas import DesignError, SchemaError
+from schemas import DesignError, SchemaError, read_manifest
 
 from .conftest import DESIGNS, population
 
@@ -82,6 +92,28 @@ def test_dictionary_reads_give_the_in_memory_sample(tmp_path, monkeypatch, name)
         got = make().sample(path, batch_rows=256)
         assert got.manifest.content_hash == make().sample(table).manifest.content_hash
         assert got.table.schema.field("genre").type == pa.string()
+
+
+@pytest.mark.parametrize("first_pass_rows", [1, 1 << 20])
+def test_selecting_on_the_first_pass_or_on_a_second_gives_the_same_sample(
+        design, files, monkeypatch, first_pass_rows):
+    """Stratified and priority designs keep each stratum's best n rows while profiling and read
+    the input once; with too many strata for that (here: any) a second pass selects."""
+    name, make = design
+    pop, one, _ = files
+    expected = make(n=150, seed=21).sample(pop).manifest.content_hash
+    monkeypatch.setattr(design_module, "FIRST_PASS_ROWS", first_pass_rows)
+    scans = []
+    real_scan = Piece.scan
+
+    def scan(self, columns, batch_rows):
+        scans.append(self.index)
+        return real_scan(self, columns, batch_rows)
+
+    monkeypatch.setattr(Piece, "scan", scan)
+    assert make(n=150, seed=21).sample(one, batch_rows=500).manifest.content_hash == expected
+    one_pass = name in ("stratified", "priority", "priority_exposure") and first_pass_rows > 1
+    assert len(scans) == (1 if one_pass else 2)
 
 
 def test_passes_read_only_design_columns_and_fetch_only_selected_rows(files, monkeypatch):
@@ -158,15 +190,48 @@ def test_file_whose_schema_disagrees_is_named(tmp_path, change):
         StratifiedSampler(n=10, strata="market").sample(d)
 
 
-def test_cli_names_the_bad_file_and_writes_nothing(tmp_path):
-    d, _ = _population_dir(tmp_path)
-    (d / "part-0.parquet").write_bytes(b"garbage")
+@pytest.mark.parametrize("bad", ["corrupt", "type", "missing"])
+def test_cli_names_the_bad_file_and_writes_nothing(tmp_path, bad):
+    d, pop = _population_dir(tmp_path)
+    if bad == "corrupt":
+        (d / "part-0.parquet").write_bytes(b"garbage")
+    else:
+        part = pop.slice(150)
+        part = part.drop_columns(["genre"]) if bad == "missing" else part.set_column(
+            part.schema.get_field_index("y"), "y", pc.cast(part.column("y"), pa.float32()))
+        pq.write_table(part, d / "part-1.parquet")
     out = tmp_path / "s.parquet"
-    result = CliRunner().invoke(cli, ["sample", str(d), "-o", str(out), "--n", "5"])
+    result = CliRunner().invoke(cli, ["sample", str(d), "-o", str(out), "--n", "5",
+                                      "--strata", "market"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and result.output.count("\n") == 1
-    assert "part-0.parquet" in result.output
-    assert not out.exists() and not (tmp_path / "s.manifest.json").exists()
+    assert ("part-0.parquet" if bad == "corrupt" else "part-1.parquet") in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pop"]  # nothing written
+
+
+def test_cli_samples_a_hive_directory_reading_only_design_columns_first(files, tmp_path,
+                                                                       monkeypatch):
+    pop, _, hive = files
+    scans = []
+    real_scan = Piece.scan
+
+    def scan(self, columns, batch_rows):
+        scans.append(tuple(columns))
+        return real_scan(self, columns, batch_rows)
+
+    monkeypatch.setattr(Piece, "scan", scan)
+    out = tmp_path / "s.parquet"
+    args = ["sample", str(hive), "-o", str(out), "--design", "importance", "--size",
+            "popularity", "--strata", "market", "--n", "60", "--seed", "4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert set(scans) == {("item_id", "market", "popularity")}  # one pass, 3 of 7 columns
+    sample = pq.read_table(out)
+    assert set(pop.column_names) <= set(sample.column_names)  # all columns in the output
+    reordered = pop.select([c for c in pop.column_names if c != "market"] + ["market"])
+    expected = ImportanceSampler(n=60, size="popularity", strata="market", seed=4).sample(
+        reordered)
+    assert read_manifest(out).content_hash == expected.manifest.content_hash
 
 
 def test_unknown_engine_and_stray_scheduler(files):
@@ -192,3 +257,41 @@ def test_encoded_strata_equal_the_string_labels(files):
         codes, names = fitted.encode(batch)
         assert len(set(names)) == len(names) and set(codes.tolist()) == set(range(len(names)))
         assert (np.asarray(names, object)[codes] == fitted.labels(batch)).all()
+
+
+def _on_a_terminal(args: list[str], env: dict) -> str:
+    """Run ``curate`` with stdout and stderr on a pseudo-terminal; what it showed there."""
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args],
+                            stdout=sub, stderr=sub, env=env)
+    os.close(sub)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert proc.wait(timeout=120) == 0, shown.decode(errors="replace")
+    os.close(main)
+    return shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize("ci", [None, "1"])
+def test_progress_bar_on_a_terminal_only_and_never_under_ci(files, tmp_path, ci):
+    _, one, _ = files
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci:
+        env["CI"] = ci
+    args = ["sample", str(one), "-o", str(tmp_path / "s.parquet"), "--n", "20",
+            "--strata", "market", "--batch-rows", "500"]
+    shown = _on_a_terminal(args, env)
+    assert "wrote" in shown
+    assert ("profile and select" in shown and "rows" in shown) == (ci is None)
+    piped = subprocess.run([str(Path(sys.executable).parent / "curate"), *args[:3],
+                            str(tmp_path / "p.parquet"), *args[4:]], capture_output=True,
+                           text=True, env=env, check=True)
+    assert "profile" not in piped.stderr + piped.stdout  # not a terminal: quiet
