@@ -23,9 +23,7 @@ system-packages:
 setup: $(VENV)/.installed system-packages
 
 demo: setup
-	$(VENV)/bin/curate demo-data data/raw --items 20000 --impressions 100000 --seed 2026
-	$(VENV)/bin/curate sample data/raw/catalogue.parquet -o data/samples/catalogue_sample.parquet --params params.yaml --section sample_catalogue
-	$(VENV)/bin/curate sample data/raw/recommendations.parquet -o data/samples/impression_sample.parquet --params params.yaml --section sample_impressions
+	$(VENV)/bin/curate demo audit-demo
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,8 @@ annotation of every task. Each becomes one row of the labels table (DESIGN §3):
 ``skipped`` (cancelled in Label Studio) and the flattened label fields. The table is
 append-only: a version already held (same annotation id and ``updated_at``) is not added again,
 an edited annotation adds its new version, and rows whose annotation or task was deleted on the
-server are kept. The file is replaced atomically, only after every project was read.
+server are kept. The file is replaced atomically, only after every project was read. A review
+project's expert queue (``<title>-expert``, see ``curate push --expert-from``) is read with it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from schemas.labels import category_columns
 from schemas.validate import validate
 
 from .connection import Connection, api_errors, check, client, resolve, studio_dir
-from .projects import require_project, stage_of
+from .projects import find_project, require_project, stage_of
 from .pseudonym import load_key, pseudonymize
 from .templates import parse_result
 
 KEY = ["annotation_id", "updated_at"]
+EXPERT_SUFFIX = "-expert"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class PullResult:
     added: int
     edits: int
     tasks_without_unit: int
+    projects: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -141,10 +144,19 @@ def _read_existing(path: Path) -> pd.DataFrame | None:
     return table.to_pandas()
 
 
+def expert_title(review_project: str) -> str:
+    """The title of a review project's expert queue, which pull reads with it."""
+    return f"{review_project}{EXPERT_SUFFIX}"
+
+
 def pull(projects: list[str] | str, output: str | os.PathLike, *,
          conn: Connection | None = None, directory: str | os.PathLike | None = None,
-         timeout: float = 600.0) -> PullResult:
-    """Append the annotations of ``projects`` not yet in ``output`` (a labels Parquet file)."""
+         timeout: float = 600.0, with_expert: bool = True) -> PullResult:
+    """Append the annotations of ``projects`` not yet in ``output`` (a labels Parquet file).
+
+    With ``with_expert``, the expert queue of each project (titled :func:`expert_title`) is
+    read too when it exists.
+    """
     projects = [projects] if isinstance(projects, str) else list(projects)
     output = Path(output)
     if output.suffix != ".parquet":
@@ -155,9 +167,16 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
     conn = conn or resolve(directory)
     check(conn)
     ls = client(conn, timeout=timeout)
+    found = [require_project(ls, conn, title) for title in projects]
+    if with_expert:
+        for title in projects:
+            expert = find_project(ls, conn, expert_title(title))
+            if expert is not None and expert.title not in projects \
+                    and stage_of(expert) == "expert":
+                found.append(expert)
     frames, stray = [], 0
-    for title in projects:
-        project = require_project(ls, conn, title)
+    for project in found:
+        title = project.title
         categories = project_categories(project.label_config)
         with api_errors(conn, f"export the annotations of {title!r}"):
             raw = b"".join(ls.projects.exports.download_sync(
@@ -180,4 +199,5 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
     validate(arrow, "labels", source=str(output))
     if added or existing is None:
         write_table(output, arrow)
-    return PullResult(output, 0 if existing is None else len(existing), added, edits, stray)
+    return PullResult(output, 0 if existing is None else len(existing), added, edits, stray,
+                      tuple(p.title for p in found))

@@ -80,7 +80,8 @@ def status_cmd(directory: str | None) -> None:
               help="Push ledger [<dir>/ledgers/<project>.json].")
 @click.option("--expert-from", "expert_from", type=click.Path(dir_okay=False),
               help="Labels of the review project: push only its unresolved units, to an "
-                   "expert-stage PROJECT whose decision wins.")
+                   "expert-stage PROJECT whose decision wins (name it REVIEW-PROJECT-expert "
+                   "and `curate pull` reads it with the review project).")
 @DIR_OPTION
 def push_cmd(sample: str, project: str, template: str | None, catalogue: str | None,
              categories: str | None, annotators: int | None, overlap: float | None,
@@ -112,12 +113,19 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Labels Parquet file: created, or appended to (never rewritten).")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for each export.")
+@click.option("--no-expert", is_flag=True,
+              help="Do not read the expert queue PROJECT-expert with each PROJECT.")
 @DIR_OPTION
-def pull_cmd(projects: tuple[str, ...], output: str, timeout: float,
+def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: bool,
              directory: str | None) -> None:
-    """Append every annotation not yet in OUTPUT (edits as new versions; nothing deleted)."""
-    r = pull(list(projects), output, directory=directory, timeout=timeout)
-    click.echo(f"{output}: {r.total} annotation versions ({r.added} new, of which {r.edits} "
+    """Append every annotation not yet in OUTPUT (edits as new versions; nothing deleted).
+
+    The expert queue of a project (titled PROJECT-expert, filled by `curate push
+    --expert-from`) is read with it when it exists."""
+    r = pull(list(projects), output, directory=directory, timeout=timeout,
+             with_expert=not no_expert)
+    click.echo(f"{output}: {r.total} annotation versions from {', '.join(r.projects)} "
+               f"({r.added} new, of which {r.edits} "
                f"edits of earlier ones)" + (f"; {r.tasks_without_unit} annotated task(s) "
                                             f"without a unit_id left out"
                                             if r.tasks_without_unit else ""))

@@ -149,12 +149,12 @@ def test_expert_queue_gets_the_ties_and_the_expert_wins(studio, demo, tmp_path):
     annotate(studio, "tie-review", units, split)
     labels = tmp_path / "labels.parquet"
     assert pull(studio, tmp_path, labels, "tie-review")[0] == 0
-    code, text = run("push", demo["s60"], "--project", "tie-expert", "--expert-from", labels,
-                     "--dir", tmp_path, env=studio.env())
+    code, text = run("push", demo["s60"], "--project", "tie-review-expert", "--expert-from",
+                     labels, "--dir", tmp_path, env=studio.env())
     assert code == 0, text
     assert "2 unresolved unit(s)" in text and "2 units, 2 imported now" in text
     ls = client(studio.conn)
-    project = find_project(ls, studio.conn, "tie-expert")
+    project = find_project(ls, studio.conn, "tie-review-expert")
     tasks = tasks_by_unit(ls, studio.conn, project.id)
     assert set(tasks) == set(units[:2])
     shown = ls.tasks.get(id=tasks[units[0]][0]["id"]).data["review"]
@@ -163,8 +163,9 @@ def test_expert_queue_gets_the_ties_and_the_expert_wins(studio, demo, tmp_path):
     for unit, decision in zip(units[:2], (True, False), strict=True):
         expert.annotations.create(id=tasks[unit][0]["id"],
                                   result=to_result(decision, ["violence"] if decision else []))
-    code, text = pull(studio, tmp_path, labels, "tie-review", "tie-expert")
+    code, text = pull(studio, tmp_path, labels, "tie-review")  # the expert queue comes along
     assert code == 0, text
+    assert "from tie-review, tie-review-expert (2 new" in text
     curated = tmp_path / "curated.parquet"
     code, text = run("build", demo["s60"], labels, "-o", curated)
     assert code == 0, text
@@ -173,8 +174,8 @@ def test_expert_queue_gets_the_ties_and_the_expert_wins(studio, demo, tmp_path):
     assert table.loc[units[1], "adjudication"] == "expert" and not table.loc[units[1],
                                                                              "sensitive"]
     assert (table.loc[units[2:], "adjudication"] == "unanimous").all()
-    code, text = run("push", demo["s60"], "--project", "tie-expert", "--expert-from", labels,
-                     "--dir", tmp_path, env=studio.env())
+    code, text = run("push", demo["s60"], "--project", "tie-review-expert", "--expert-from",
+                     labels, "--dir", tmp_path, env=studio.env())
     assert code == 0 and "0 unresolved unit(s)" in text
 
 

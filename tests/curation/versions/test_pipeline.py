@@ -46,8 +46,8 @@ def test_project_params_sections_load_and_every_stage_is_declared():
     stages = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
     assert {"demo_data", "sample_catalogue", "sample_impressions", "push", "pull", "build",
             "estimate", "report"} <= set(stages)
-    assert stages["pull"]["always_changed"] is True
+    assert stages["pull"]["do"]["always_changed"] is True
     for stage in stages.values():
-        for out in stage.get("outs", []):
+        for out in stage.get("do", stage).get("outs", []):
             name = out if isinstance(out, str) else next(iter(out))
             assert name.startswith("data/"), name

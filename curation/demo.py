@@ -1,0 +1,242 @@
+"""``curate demo``: the whole audit, end to end, on the embedded default.
+
+In a fresh audit repository (git + DVC with a local directory remote) it runs the project's
+own pipeline (``dvc.yaml``, ``params.yaml``): demo data, a catalogue sample and an impression
+sample, a local Label Studio, push of both samples, SIMULATED annotators labeling through the
+API from the hidden truth, pull, the expert queue of unresolved units (labeled by a simulated
+expert), build (adjudication), estimate and report; then commits and tags the version and
+pushes the data to the DVC remote. Because the demo knows the hidden truth, it prints every
+estimate beside it: the only place where the truth is looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import yaml
+
+from annotation import server
+from annotation.connection import Connection
+from annotation.expert import expert_queue
+from annotation.pull import expert_title, project_categories
+from annotation.push import push
+from schemas.errors import CurationError, VersionError
+from schemas.io import write_text
+
+from . import simulated_annotators as sim
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MARKER = ".audit-demo"
+STUDIO = ".studio"
+REMOTE = ".dvc-remote"
+DOMAINS = {"catalogue": "market", "impression": "user_age_band"}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """Where the demo left things and how its estimates compare with the hidden truth."""
+
+    workdir: Path
+    report: Path
+    url: str
+    tag: str
+    comparison: pd.DataFrame  # audit, domain, estimate, ci_low, ci_high, truth, covered
+
+
+def _sh(cwd: Path, env: dict, *args: str) -> str:
+    """Run a command in the audit repo; a failure is a one-line CurationError."""
+    if args[0] == "dvc":
+        args = (sys.executable, "-m", "dvc", *args[1:])
+    done = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        lines = [x for x in (done.stderr + done.stdout).splitlines() if x.strip()]
+        error = next((x for x in lines if x.startswith(("Error:", "ERROR"))), lines[-1]
+                     if lines else "failed")
+        raise VersionError(f"`{' '.join(args[2:] if args[0] == sys.executable else args)}` "
+                           f"failed in {cwd}: {error.strip()}")
+    return done.stdout
+
+
+def _environment(workdir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    env.update({"DVC_NO_ANALYTICS": "1", "AUDIT_CURATION_STUDIO_DIR": str(workdir / STUDIO),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+                "GIT_TERMINAL_PROMPT": "0", "CI": env.get("CI", "1")})
+    return env
+
+
+def prepare(workdir: Path, env: dict, sizes: dict) -> None:
+    """A git + DVC audit repository with the project's pipeline and the demo's sizes."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).exists():
+        raise CurationError(f"{workdir} exists and is not a demo folder: choose an empty or "
+                            f"new folder")
+    for name in ("dvc.yaml", "params.yaml"):
+        if not (PROJECT_ROOT / name).exists():
+            raise CurationError(f"{PROJECT_ROOT / name} is missing: run the demo from a "
+                                f"source checkout of audit-curation")
+    workdir.mkdir(parents=True, exist_ok=True)
+    fresh = not (workdir / MARKER).exists()
+    if fresh:
+        _sh(workdir, env, "git", "init", "-q", "-b", "main")
+        _sh(workdir, env, "git", "config", "user.name", "audit-curation demo")
+        _sh(workdir, env, "git", "config", "user.email", "demo@audit-curation.invalid")
+        _sh(workdir, env, "dvc", "init", "-q")
+        _sh(workdir, env, "dvc", "config", "core.analytics", "false")
+        _sh(workdir, env, "dvc", "config", "cache.type", "copy")
+        _sh(workdir, env, "dvc", "remote", "add", "-d", "local", str(workdir / REMOTE))
+        write_text(workdir / ".gitignore", f"/{STUDIO}/\n/{REMOTE}/\n")
+        shutil.copyfile(PROJECT_ROOT / "dvc.yaml", workdir / "dvc.yaml")
+        write_text(workdir / MARKER, "an audit-curation demo repository (curate demo)\n")
+    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    params["demo_data"].update(items=sizes["items"], impressions=sizes["impressions"],
+                               seed=sizes["seed"])
+    params["sample_catalogue"]["n"] = sizes["n_catalogue"]
+    params["sample_impressions"]["n"] = sizes["n_impressions"]
+    params["report"]["title"] = "Demo audit (simulated annotators)"
+    write_text(workdir / "params.yaml", "# The demo's copy of the project's params.yaml, with "
+               "the demo's sizes.\n" + yaml.safe_dump(params, sort_keys=False))
+
+
+def unit_truth(workdir: Path, audit: str) -> pd.DataFrame:
+    """``unit_id, sensitive, category, severity`` of a sample's units from the hidden truth."""
+    truth = pd.read_parquet(workdir / "data/raw/truth.parquet")
+    sample = pq.read_table(workdir / f"data/samples/{audit}_sample.parquet",
+                           columns=["unit_id", "item_id"]).to_pandas()
+    return sample.merge(truth, on="item_id", how="left").drop(columns="item_id")
+
+
+def population_truth(workdir: Path, audit: str) -> pd.DataFrame:
+    """True prevalence of ``sensitive`` overall and per domain of the audit's population."""
+    truth = pd.read_parquet(workdir / "data/raw/truth.parquet", columns=["item_id", "sensitive"])
+    name = "catalogue" if audit == "catalogue" else "recommendations"
+    column = DOMAINS[audit]
+    pop = pd.read_parquet(workdir / f"data/raw/{name}.parquet", columns=["item_id", column])
+    pop = pop.merge(truth, on="item_id", how="left")
+    rows = [("all", float(pop["sensitive"].mean()))]
+    rows += [(f"{column}={k}", float(v)) for k, v in pop.groupby(column)["sensitive"].mean()
+             .items()]
+    return pd.DataFrame(rows, columns=["domain", "truth"])
+
+
+def compare(workdir: Path, audits: list[str]) -> pd.DataFrame:
+    """Each audit's estimated prevalence of ``sensitive`` beside the hidden truth."""
+    frames = []
+    for audit in audits:
+        est = pd.read_parquet(workdir / f"data/reports/{audit}_estimates.parquet")
+        est = est[(est["metric"] == "proportion") & (est["y"] == "sensitive")]
+        got = est.merge(population_truth(workdir, audit), on="domain", how="left")
+        got.insert(0, "audit", audit)
+        frames.append(got[["audit", "domain", "estimate", "ci_low", "ci_high", "n", "truth"]])
+    out = pd.concat(frames, ignore_index=True)
+    out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
+    return out
+
+
+def _next_tag(workdir: Path, env: dict) -> str:
+    existing = _sh(workdir, env, "git", "tag", "--list", "audit-v*").split()
+    numbers = [int(t.removeprefix("audit-v")) for t in existing
+               if t.removeprefix("audit-v").isdigit()]
+    return f"audit-v{max(numbers, default=0) + 1}"
+
+
+def run_demo(workdir: str | os.PathLike, *, items: int = 20_000, impressions: int = 100_000,
+             seed: int = 2026, n_catalogue: int = 400, n_impressions: int = 300,
+             port: int | None = None, keep_running: bool = False,
+             echo: Callable[[str], None] = print) -> DemoResult:
+    """Run the demo in ``workdir`` (created, or continued when it holds an earlier demo)."""
+    workdir = Path(workdir).resolve()
+    env = _environment(workdir)
+    sizes = dict(items=items, impressions=impressions, seed=seed, n_catalogue=n_catalogue,
+                 n_impressions=n_impressions)
+    echo(f"[1/7] audit repository {workdir} (git + DVC, local remote {REMOTE}/)")
+    prepare(workdir, env, sizes)
+    echo("[2/7] local Label Studio (first start runs migrations: about a minute)")
+    conn = server.start(workdir / STUDIO, port=port, timeout=600)
+    try:
+        result = _audit(workdir, env, conn, seed, echo)
+    finally:
+        if not keep_running:
+            server.stop(workdir / STUDIO)
+    echo(f"\nReport: {result.report}  (open file://{result.report})")
+    if keep_running:
+        echo(f"Label Studio is still running at {conn.url}: log in as the admin with the "
+             f"credentials in {workdir / STUDIO / 'connection.json'} (mode 600) to look at or "
+             f"annotate the tasks; stop it with `curate studio down --dir {workdir / STUDIO}`.")
+    else:
+        echo(f"Label Studio was stopped; `curate studio up --dir {workdir / STUDIO}` starts it "
+             f"again with the tasks and annotations (or rerun with --keep-running).")
+    return result
+
+
+def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
+           echo: Callable[[str], None]) -> DemoResult:
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    audits = list(params["audits"])
+    echo("[3/7] dvc repro: demo data, samples, push to Label Studio")
+    _sh(workdir, env, "dvc", "repro", *[f"push@{a}" for a in audits])
+    echo("[4/7] SIMULATED annotators (not people) label every task through the API")
+    overlap = float(params["annotation"]["overlap"])
+    for i, audit in enumerate(audits):
+        project = params["audits"][audit]["project"]
+        categories = _categories(conn, project)
+        r = sim.annotate(conn, project, unit_truth(workdir, audit), categories,
+                         overlap=overlap, seed=seed + i)
+        echo(f"      {project}: {r.annotations} simulated annotations on {r.units} tasks "
+             f"({r.skipped} skipped, {r.unsure} unsure)")
+    echo("[5/7] pull, then the expert queue of unresolved units (a SIMULATED expert)")
+    _sh(workdir, env, "dvc", "repro", *[f"pull@{a}" for a in audits])
+    for i, audit in enumerate(audits):
+        project = params["audits"][audit]["project"]
+        labels = pd.read_parquet(workdir / f"data/labels/{audit}_labels.parquet")
+        queue = expert_queue(labels)
+        if not queue:
+            echo(f"      {project}: no unresolved unit")
+            continue
+        push(workdir / f"data/samples/{audit}_sample.parquet", expert_title(project),
+             conn=conn, catalogue_path=workdir / "data/raw/catalogue.parquet",
+             categories=_categories(conn, project), stage="expert", units=list(queue),
+             review=queue, directory=workdir / STUDIO)
+        r = sim.annotate(conn, expert_title(project), unit_truth(workdir, audit),
+                         _categories(conn, project), team=(sim.EXPERT,), seed=seed + 100 + i)
+        echo(f"      {expert_title(project)}: {r.annotations} simulated expert decisions")
+    echo("[6/7] dvc repro: pull again, build (adjudication), estimate, report")
+    _sh(workdir, env, "dvc", "repro")
+    tag = _next_tag(workdir, env)
+    echo(f"[7/7] commit, tag {tag} and dvc push to the local remote")
+    _sh(workdir, env, "git", "add", "-A")
+    _sh(workdir, env, "git", "commit", "-q", "--allow-empty", "-m",
+        f"Demo audit {tag}: samples, simulated labels, curated data, estimates, report")
+    _sh(workdir, env, "git", "tag", tag)
+    _sh(workdir, env, "dvc", "push", "-q")
+    comparison = compare(workdir, audits)
+    _print_comparison(comparison, echo)
+    return DemoResult(workdir, workdir / "data/reports/audit/report.html", conn.url, tag,
+                      comparison)
+
+
+def _categories(conn: Connection, project: str) -> list[str]:
+    from annotation.connection import client
+    from annotation.projects import require_project
+
+    return project_categories(require_project(client(conn), conn, project).label_config)
+
+
+def _print_comparison(table: pd.DataFrame, echo: Callable[[str], None]) -> None:
+    echo("\nPrevalence of sensitive content: estimate [95% CI] vs the demo's hidden truth")
+    for r in table.itertuples():
+        mark = "covered" if r.covered else "MISSED"
+        echo(f"  {r.audit:<10} {r.domain:<26} {r.estimate:7.2%} [{r.ci_low:7.2%}, "
+             f"{r.ci_high:7.2%}]  truth {r.truth:7.2%}  {mark}  (n={r.n})")
+    share = table["covered"].mean()
+    echo(f"  {int(table['covered'].sum())} of {len(table)} intervals cover the truth "
+         f"({share:.0%}; about 95% expected, labels carry the simulated annotators' errors)")
