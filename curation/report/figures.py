@@ -105,8 +105,8 @@ def representation_figure(table: pd.DataFrame, title: str) -> bytes:
     its CI on a log scale, 1 marking proportional exposure."""
     t = table.sort_values("catalogue_share", ascending=True).reset_index(drop=True)
     y = np.arange(len(t))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, max(2.0, 0.4 * len(t) + 1.2)),
-                                      sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, max(2.0, 0.4 * len(t) + 1.5)),
+                                      sharey=True, layout="constrained")
     h = 0.38
     left.barh(y + h / 2, t["catalogue_share"], h, color=COLORS["population"],
               label="catalogue share")
@@ -118,7 +118,7 @@ def representation_figure(table: pd.DataFrame, title: str) -> bytes:
               capsize=2, label="exposure share (recommendations)")
     left.set_yticks(y, t["group"].astype(str))
     left.set_xlabel("share")
-    left.legend(frameon=False, fontsize=8, loc="lower right")
+    _legend_below(left, 2)
     left.grid(axis="x", alpha=0.3)
     ok = t["ratio"].to_numpy(float) > 0
     r = t["ratio"].to_numpy(float)[ok]
