@@ -76,8 +76,18 @@ class DuplicateFinder:
         return parts
 
     def merge(self, other: DuplicateFinder) -> DuplicateFinder:
-        for part in other.take():
-            self.add(part)
+        """Take in the other finder's hashes (its spilled buckets file by file, never all in
+        memory), leaving it empty."""
+        if other._dir is None:
+            for part in other.take():
+                self.add(part)
+            return self
+        other._spill()
+        self._spill()
+        for path in sorted(Path(other._dir).iterdir()):
+            with open(path, "rb") as src, open(Path(self._dir) / path.name, "ab") as dst:
+                shutil.copyfileobj(src, dst)
+        other.close()
         return self
 
     def repeated(self) -> np.ndarray:

@@ -82,8 +82,7 @@ def hash64(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     padded[:used] = data[:used]
     views = [padded[r: r + words * 8].view("<u8") for r in range(8)]
     keep = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [_MASK64], dtype=np.uint64)
-    h = np.full(n, (int(seed) ^ _GOLDEN) & _MASK64, dtype=np.uint64)
-    fmix(h)
+    h = np.full(n, _start(seed), dtype=np.uint64)
     max_len = int(lengths.max()) if n else 0
     for k in range(0, max_len, 8):
         active = np.flatnonzero(lengths > k) if k else np.flatnonzero(lengths > 0)
@@ -101,14 +100,18 @@ def hash64(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     return fmix(h)
 
 
+def _start(seed: int) -> np.uint64:
+    """``fmix(s ^ 0x9e3779b97f4a7c15)``, the same for every id (computed once)."""
+    return fmix(np.array([(int(seed) ^ _GOLDEN) & _MASK64], np.uint64))[0]
+
+
 def _hash_fixed(data: np.ndarray, n: int, length: int, seed: int) -> np.ndarray:
     """The same hash for ids that all have ``length`` bytes: one zero-padded word matrix."""
     words = (length + 7) // 8
     padded = np.zeros((n, words * 8), np.uint8)
     padded[:, :length] = data.reshape(n, length)
     matrix = padded.view("<u8")
-    h = np.full(n, (int(seed) ^ _GOLDEN) & _MASK64, dtype=np.uint64)
-    fmix(h)
+    h = np.full(n, _start(seed), dtype=np.uint64)
     for k in range(words):
         h ^= matrix[:, k]
         fmix(h)

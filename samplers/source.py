@@ -67,8 +67,8 @@ class Piece:
         fragment = self.fragment
         keys = ds.get_partition_keys(fragment.partition_expression)
         with fragment.filesystem.open_input_file(fragment.path) as fh:
-            pf = pq.ParquetFile(fh, read_dictionary=list(self.dictionary) or None,
-                                pre_buffer=False)
+            pf = pq.ParquetFile(fh, metadata=fragment.metadata, pre_buffer=False,
+                                read_dictionary=list(self.dictionary) or None)
             in_file = set(pf.schema_arrow.names)
             read = [c for c in names if c in in_file]
             for g in groups:
