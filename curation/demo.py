@@ -208,7 +208,7 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
              review=queue, directory=workdir / STUDIO)
         r = sim.annotate(conn, expert_title(project), unit_truth(workdir, audit),
                          _categories(conn, project), team=(sim.EXPERT,), seed=seed + 100 + i)
-        echo(f"      {expert_title(project)}: {r.annotations} simulated expert decisions")
+        echo(f"      {expert_title(project)}: {r.annotations} simulated expert decision(s)")
     echo("[6/7] dvc repro: pull again, build (adjudication), estimate, report")
     _sh(workdir, env, "dvc", "repro")
     tag = _next_tag(workdir, env)
