@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from annotation import server
-from annotation.connection import Connection
+from annotation.connection import Connection, client
 from annotation.expert import expert_queue
+from annotation.projects import require_project
 from annotation.pull import expert_title, project_categories
 from annotation.push import push
 from schemas.errors import CurationError, VersionError
@@ -225,9 +226,6 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
 
 
 def _categories(conn: Connection, project: str) -> list[str]:
-    from annotation.connection import client
-    from annotation.projects import require_project
-
     return project_categories(require_project(client(conn), conn, project).label_config)
 
 

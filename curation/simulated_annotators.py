@@ -9,6 +9,7 @@ deterministic function of (seed, unit, annotator), whatever the order tasks are 
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -141,8 +142,6 @@ def annotate(conn: Connection, project: str, truth: pd.DataFrame, categories: li
 def _labeled(ls, conn: Connection, project_id: int, names_by_key: dict[str, str]
              ) -> set[tuple[str, str]]:
     """(unit, annotator name) pairs already annotated in the project."""
-    import json
-
     ids = {}
     for key, name in names_by_key.items():
         me = client(Connection(conn.url, key)).users.whoami()
