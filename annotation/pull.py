@@ -144,6 +144,19 @@ def _read_existing(path: Path) -> pd.DataFrame | None:
     return table.to_pandas()
 
 
+def export_tasks(ls, conn: Connection, project, timeout: float = 600.0) -> list[dict]:
+    """Every annotated task of ``project`` with all its annotations (one JSON export)."""
+    with api_errors(conn, f"export the annotations of {project.title!r}"):
+        raw = b"".join(ls.projects.exports.download_sync(
+            project.id, export_type="JSON", download_all_tasks=False,
+            download_resources=False, request_options={"timeout": timeout, "max_retries": 1}))
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise AnnotationError(f"Label Studio at {conn.url} sent an unreadable export of "
+                              f"{project.title!r}") from None
+
+
 def expert_title(review_project: str) -> str:
     """The title of a review project's expert queue, which pull reads with it."""
     return f"{review_project}{EXPERT_SUFFIX}"
@@ -178,16 +191,7 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
     for project in found:
         title = project.title
         categories = project_categories(project.label_config)
-        with api_errors(conn, f"export the annotations of {title!r}"):
-            raw = b"".join(ls.projects.exports.download_sync(
-                project.id, export_type="JSON", download_all_tasks=False,
-                download_resources=False,
-                request_options={"timeout": timeout, "max_retries": 1}))
-        try:
-            export = json.loads(raw)
-        except ValueError:
-            raise AnnotationError(f"Label Studio at {conn.url} sent an unreadable export of "
-                                  f"{title!r}") from None
+        export = export_tasks(ls, conn, project, timeout)
         rows, n = export_rows(export, title, stage_of(project), categories, key)
         stray += n
         frames.append(_frame(rows, categories))

@@ -203,12 +203,13 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
         if not queue:
             echo(f"      {project}: no unresolved unit")
             continue
+        categories = _categories(conn, project)
         push(workdir / f"data/samples/{audit}_sample.parquet", expert_title(project),
              conn=conn, catalogue_path=workdir / "data/raw/catalogue.parquet",
-             categories=_categories(conn, project), stage="expert", units=list(queue),
+             categories=categories, stage="expert", units=list(queue),
              review=queue, directory=workdir / STUDIO)
         r = sim.annotate(conn, expert_title(project), unit_truth(workdir, audit),
-                         _categories(conn, project), team=(sim.EXPERT,), seed=seed + 100 + i)
+                         categories, team=(sim.EXPERT,), seed=seed + 100 + i)
         echo(f"      {expert_title(project)}: {r.annotations} simulated expert decision(s)")
     echo("[6/7] dvc repro: pull again, build (adjudication), estimate, report")
     _sh(workdir, env, "dvc", "repro")

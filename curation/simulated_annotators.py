@@ -9,7 +9,6 @@ deterministic function of (seed, unit, annotator), whatever the order tasks are 
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ import pandas as pd
 from annotation.accounts import signup
 from annotation.connection import Connection, api_errors, client
 from annotation.projects import require_project, tasks_by_unit
+from annotation.pull import export_tasks
 from annotation.templates import to_result
 
 NOTE = "simulated annotator (demo)"
@@ -109,7 +109,7 @@ def annotate(conn: Connection, project: str, truth: pd.DataFrame, categories: li
     tasks = tasks_by_unit(admin, conn, int(proj.id), None if units is None else list(units))
     known = truth.set_index("unit_id").to_dict("index")
     accounts = {p.name: signup(conn, p.email, f"demo-{p.name}-pw!2026") for p in team}
-    done = _labeled(admin, conn, int(proj.id), {c.api_key: n for n, c in accounts.items()})
+    done = _labeled(admin, conn, proj, {c.api_key: n for n, c in accounts.items()})
     jobs = []
     for unit, found in sorted(tasks.items()):
         if unit not in known:
@@ -139,19 +139,15 @@ def annotate(conn: Connection, project: str, truth: pd.DataFrame, categories: li
                  sum(bool(j[2].get("unsure")) for j in jobs))
 
 
-def _labeled(ls, conn: Connection, project_id: int, names_by_key: dict[str, str]
+def _labeled(ls, conn: Connection, project, names_by_key: dict[str, str]
              ) -> set[tuple[str, str]]:
     """(unit, annotator name) pairs already annotated in the project."""
     ids = {}
     for key, name in names_by_key.items():
         me = client(Connection(conn.url, key)).users.whoami()
         ids[int(me.id)] = name
-    with api_errors(conn, "read the project's annotations"):
-        raw = b"".join(ls.projects.exports.download_sync(
-            project_id, export_type="JSON", download_all_tasks=False,
-            download_resources=False))
     out = set()
-    for task in json.loads(raw):
+    for task in export_tasks(ls, conn, project):
         unit = (task.get("data") or {}).get("unit_id")
         for a in task.get("annotations") or []:
             if a.get("completed_by") in ids and unit is not None:
