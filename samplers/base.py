@@ -43,6 +43,17 @@ class Sample:
     def allocation(self) -> pd.DataFrame:
         return pd.DataFrame(self.manifest.allocation)
 
+    def thin_strata(self) -> tuple[list[str], list[str]]:
+        """(strata allocated no unit, strata allocated one unit), each holding more units.
+
+        No estimate can speak for the first (their units have π = 0); the second give no
+        variance estimate under stratified SRS (a lonely unit). Both deserve a warning.
+        """
+        rows = self.manifest.allocation or []
+        empty = [str(a["stratum"]) for a in rows if a["n_h"] == 0 and a["N_h"] > 0]
+        single = [str(a["stratum"]) for a in rows if a["n_h"] == 1 and a["N_h"] > 1]
+        return empty, single
+
 
 class BaseSampler:
     """Parameters are the constructor's arguments, stored verbatim (scikit-learn style)."""

@@ -91,3 +91,12 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> p
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def refuse_overwrite(output: str | os.PathLike, inputs: list[str | os.PathLike | None]) -> None:
+    """SchemaError when ``output`` is one of the ``inputs`` (outputs never overwrite inputs)."""
+    target = Path(output).resolve()
+    for path in inputs:
+        if path is not None and Path(path).resolve() == target:
+            raise SchemaError(f"the output would overwrite the input {path}; choose another "
+                              f"output path", source=str(output))

@@ -1,4 +1,4 @@
-"""``curate estimate`` and ``curate plan``: population estimates and sample-size plans."""
+"""``curate estimate``: population estimates with honest intervals."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import click
 import pyarrow as pa
 
 from curation.estimation import estimate_table
-from curation.estimation.inputs import load_sample, load_totals
-from schemas.io import write_table
+from curation.estimation.inputs import load_population, load_sample, load_totals
+from curation.estimation.intervals import METHODS
+from schemas.io import refuse_overwrite, write_table
 
 
 def _fmt(df) -> str:
     shown = df.copy()
-    for col in ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff"):
+    for col in ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "worst_low",
+                "worst_high"):
         shown[col] = shown[col].map(lambda v: "" if v != v else f"{v:.6g}")
-    return shown.to_string(index=False)
+    if not df["worst_low"].notna().any():
+        shown = shown.drop(columns=["worst_low", "worst_high"])
+    return shown.drop(columns=["assumption"]).to_string(index=False)
 
 
 @click.command("estimate")
@@ -24,66 +28,63 @@ def _fmt(df) -> str:
 @click.option("--y", "ys", multiple=True, required=True, help="Label column(s) to estimate.")
 @click.option("--domain", help="Domain column (COL or COL=VALUE) cutting across strata.")
 @click.option("--level", default="0.95", show_default=True, help="Confidence level in (0, 1).")
-@click.option("--ci", type=click.Choice(["beta", "wilson", "normal"]), default="beta",
-              show_default=True, help="Interval for proportions (beta = Korn–Graubard).")
+@click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
+              help="Interval for proportions: auto = Korn–Graubard (beta) under stratified "
+                   "SRS, mid-p gamma under Poisson/importance designs.")
 @click.option("--design", "kind", type=click.Choice(["srswor", "poisson"]),
               help="Override the design (default: from the manifest, else inferred).")
 @click.option("--manifest", "manifest_path", type=click.Path(),
               help="Manifest JSON (default: DATA's Parquet metadata or sidecar).")
 @click.option("--calibrate", "totals_path", type=click.Path(),
               help="CSV of known counts (column, level, total) to rake the weights to.")
+@click.option("--population", "population_path", type=click.Path(),
+              help="Population Parquet (catalogue or impressions): the domains' sizes N_d.")
+@click.option("--accept-unsampled", is_flag=True,
+              help="Estimate although strata were allocated no unit ('all' then covers the "
+                   "sampled strata only; recorded in the output).")
+@click.option("--nonresponse-by", metavar="SPEC",
+              help="Weighting cells for nonresponse: columns, numeric ones cut into quantile "
+                   "bins with :K (e.g. risk_score:5,market). Default: the sampling strata.")
+@click.option("--nonresponse-model", metavar="COLS",
+              help="Response-propensity model (logistic regression) on these columns; weights "
+                   "adjusted within its 5 propensity classes.")
+@click.option("--nonresponse-warn", type=click.FloatRange(0, 1, max_open=True), default=0.05,
+              show_default=True, help="Warn for domains with a larger nonresponse rate.")
 def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None, level: str,
                  ci: str, kind: str | None, manifest_path: str | None,
-                 totals_path: str | None) -> None:
+                 totals_path: str | None, population_path: str | None,
+                 accept_unsampled: bool, nonresponse_by: str | None,
+                 nonresponse_model: str | None, nonresponse_warn: float) -> None:
     """Estimate totals, means and proportions of labeled sample DATA with honest intervals."""
+    refuse_overwrite(output, [data, manifest_path, totals_path, population_path])
     df, manifest, origin = load_sample(data, manifest_path)
     totals = load_totals(totals_path) if totals_path else None
+    population = load_population(population_path, domain) if population_path else None
     table = estimate_table(df, list(ys), domain=domain, level=level, ci=ci, manifest=manifest,
-                           kind=kind, totals=totals, source=data)
+                           kind=kind, totals=totals, population=population,
+                           accept_unsampled=accept_unsampled, nonresponse_by=nonresponse_by,
+                           nonresponse_model=nonresponse_model,
+                           nonresponse_warn=nonresponse_warn, source=data)
     write_table(output, pa.Table.from_pandas(table, preserve_index=False))
     a = table.attrs
     click.echo(f"design: {a['design']} ({a['basis']}; manifest: {origin}); "
-               f"{a['respondents']} of {a['sampled']} units responded"
+               f"{a['respondents']} of {a['sampled']} units responded; intervals: "
+               f"{a['interval']}"
                + (f"; raked to {', '.join(a['calibrated'])}" if a["calibrated"] else ""))
+    if a["unsampled_strata"]:
+        click.echo(f"warning: 'all' covers the sampled strata only: "
+                   f"{a['unsampled_units']:,.0f} units in {len(a['unsampled_strata'])} "
+                   f"strata were allocated no unit ({', '.join(a['unsampled_strata'][:8])})",
+                   err=True)
+    if a["domain_sizes"]:
+        click.echo(f"domain sizes N_d: {a['domain_sizes']}")
+    if a["assumption"]:
+        click.echo(f"nonresponse ({a['nonresponse']}): {a['assumption']}; worst-case bounds "
+                   f"in worst_low/worst_high")
+    for line in a["warnings"]:
+        click.echo(f"warning: {line}", err=True)
     click.echo(_fmt(table))
     click.echo(f"wrote {output} ({len(table)} rows)")
 
 
-
-@click.command("plan")
-@click.option("--margin", type=float, required=True, help="CI half-width wanted (e.g. 0.002).")
-@click.option("--p", "p", type=float, help="Anticipated prevalence (default: mean of --score).")
-@click.option("--level", type=float, default=0.95, show_default=True)
-@click.option("--population", type=click.Path(), help="Population Parquet (catalogue) file.")
-@click.option("--score", help="Risk score column: prior for p and importance size.")
-@click.option("--mixture", type=float, default=0.1, show_default=True,
-              help="Defensive mixture α of the importance design.")
-@click.option("--strata", help="Comma-separated stratification columns.")
-@click.option("--bins", help="Numeric column cut into quantile bins (e.g. the score).")
-@click.option("--n-bins", type=click.IntRange(min=2), default=5, show_default=True)
-@click.option("--allocation", type=click.Choice(["proportional", "equal", "neyman", "power"]),
-              default="proportional", show_default=True)
-@click.option("--min-per-stratum", type=click.IntRange(min=0), default=0)
-def plan_cmd(margin: float, p: float | None, level: float, population: str | None,
-             score: str | None, mixture: float, strata: str | None, bins: str | None,
-             n_bins: int, allocation: str, min_per_stratum: int) -> None:
-    """How many labels for a CI half-width MARGIN on a prevalence near P, per design."""
-    from curation.estimation.planner import plan_population
-    from samplers.strata import Strata
-    from schemas.io import read_parquet
-
-    df = read_parquet(population).to_pandas() if population else None
-    spec = Strata(columns=tuple(c.strip() for c in (strata or "").split(",") if c.strip()),
-                  bins=bins, n_bins=n_bins)
-    plans = plan_population(df, margin, p, level, score, mixture, spec, allocation,
-                            min_per_stratum)
-    click.echo(f"labels for ±{margin:g} at {level:g} on p = {plans[0].p:.4g}:")
-    srs = plans[0].n
-    for plan in plans:
-        click.echo(f"  {plan.design:<28} n = {plan.n:>8}  expected deff = {plan.deff:6.3f}  "
-                   f"SE = {plan.se:.4g}  ({srs / plan.n:.2f}x fewer than SRS)")
-        if plan.allocation is not None:
-            click.echo(plan.allocation.to_string(index=False))
-
-
-COMMANDS = [estimate_cmd, plan_cmd]
+COMMANDS = [estimate_cmd]

@@ -13,7 +13,7 @@ from samplers.source import DEFAULT_BATCH_ROWS
 from samplers.strata import Strata
 from schemas import DesignError
 
-from .render import allocation_table
+from .render import allocation_table, thin_strata_warnings
 
 
 def _split(value: str | list | None) -> tuple[str, ...]:
@@ -109,6 +109,8 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
                                           scheduler=scheduler)
     sample.write(output)
     click.echo(allocation_table(sample))
+    for line in thin_strata_warnings(sample):
+        click.echo(line, err=True)
     click.echo(f"wrote {output} ({len(sample)} units, content hash "
                f"{sample.manifest.content_hash[:12]})")
 

@@ -17,11 +17,13 @@ from .intervals import (
     t_interval,
     wilson,
 )
-from .nonresponse import adjust, respondents
+from .nonresponse import adjust, cell_codes, domain_rates, respondents, worst_case_bounds
+from .propensity import propensity_adjust
 from .tidy import COLUMNS, estimate_table
 
 __all__ = [
-    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "count_interval",
-    "estimate_table", "hajek_mean", "ht_total", "korn_graubard", "one_sided_bound",
-    "proportion_interval", "ratio", "recognise", "respondents", "t_interval", "wilson",
+    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "cell_codes", "count_interval",
+    "domain_rates", "estimate_table", "hajek_mean", "ht_total", "korn_graubard",
+    "one_sided_bound", "propensity_adjust", "proportion_interval", "ratio", "recognise",
+    "respondents", "t_interval", "wilson", "worst_case_bounds",
 ]

@@ -92,7 +92,8 @@ class SurveyDesign:
         if lonely.any():
             names = [self.labels[h] for h in np.flatnonzero(lonely)]
             raise DesignError(f"stratum {names[0]!r} has one sampled unit, so its variance "
-                              f"cannot be estimated (also: {names[1:5]}); collapse strata")
+                              f"cannot be estimated (also: {names[1:5]}); redraw with "
+                              f"--min-per-stratum 2 or stratify on coarser columns")
         out = np.empty(x.shape[1])
         for j in range(x.shape[1]):
             sums = np.bincount(self.codes, weights=x[:, j], minlength=H)

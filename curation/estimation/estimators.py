@@ -33,6 +33,9 @@ class Estimate:
     deff: float
     weight_sum: float
     kish_n: float
+    weight_max: float = float("nan")
+    nonzero: int = -1
+    nonzero_weight_max: float = float("nan")
 
     @property
     def se(self) -> float:
@@ -64,13 +67,18 @@ def _srs_var_of_mean(design: SurveyDesign, y: np.ndarray, d: np.ndarray) -> floa
 
 
 def _finish(design: SurveyDesign, est: float, var: float, d: np.ndarray,
-            vsrs: float) -> Estimate:
+            vsrs: float, y: np.ndarray) -> Estimate:
     w = design.weight[d]
     with np.errstate(invalid="ignore", divide="ignore"):
         deff = var / vsrs if np.isfinite(vsrs) and vsrs > 0 else float("nan")
     kish = float(w.sum() ** 2 / np.dot(w, w)) if w.size else 0.0
     return Estimate(float(est), float(var), int(d.sum()), design.df(d), float(deff),
-                    float(w.sum()), kish)
+                    float(w.sum()), kish, _max_weight(w),
+                    int(np.count_nonzero(y[d])), _max_weight(w[y[d] != 0]))
+
+
+def _max_weight(w: np.ndarray) -> float:
+    return float(w.max()) if w.size else float("nan")
 
 
 def ht_total(design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None = None) -> Estimate:
@@ -81,7 +89,7 @@ def ht_total(design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None = No
     var = design.variance(x)
     N = design.weight[d].sum()
     vsrs = _srs_var_of_mean(design, y, d) * N ** 2
-    return _finish(design, x.sum(), var, d, vsrs)
+    return _finish(design, x.sum(), var, d, vsrs, y)
 
 
 def hajek_mean(design: SurveyDesign, y: np.ndarray,
@@ -116,7 +124,7 @@ def ratio(design: SurveyDesign, y: np.ndarray, x: np.ndarray,
     else:
         xbar = X / w[d].sum()
         vsrs = _srs_var_of_mean(design, y - R * x, d) / xbar ** 2
-    return _finish(design, R, var, d, vsrs)
+    return _finish(design, R, var, d, vsrs, y)
 
 
 def linear_combination(design: SurveyDesign, parts: list[tuple[float, Estimate, np.ndarray]],

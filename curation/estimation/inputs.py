@@ -73,3 +73,22 @@ def load_totals(path: str | Path) -> dict[str, dict[str, float]]:
     for col, level, total in zip(df["column"], df["level"], bad, strict=True):
         out.setdefault(col, {})[level] = float(total)
     return out
+
+
+def load_population(path: str | Path, domain: str | None) -> pd.DataFrame:
+    """The domain column of a population table (catalogue or impressions), to size domains."""
+    col = (domain or "").partition("=")[0]
+    if not col:
+        raise SchemaError("--population sizes domains: pass --domain too", source=str(path))
+    if Path(path).is_file() and col not in _schema_names(path):
+        raise SchemaError(f"no domain column {col!r} in the population", source=str(path))
+    return read_parquet(path, columns=[col]).to_pandas()
+
+
+def _schema_names(path: str | Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path).names
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"cannot read Parquet: {exc}", source=str(path)) from None

@@ -1,13 +1,16 @@
 """The tidy estimate table of ``curate estimate``: one row per metric, y and domain.
 
-Columns: ``metric, y, domain, estimate, se, ci_low, ci_high, n, n_eff, deff, ci_method``.
-A 0/1 (or boolean) ``y`` gives a ``proportion`` (interval by ``ci``) and a ``total``; any other
-numeric ``y`` a ``mean`` and a ``total`` (t intervals, df = n - H); the total of a 0/1 ``y``
-(a count) gets the proportion's interval method on ``Ŷ/N`` (``intervals.count_interval``).
-``domain`` is ``all`` or ``<column>=<value>``. When the table has an ``adjudication`` column,
-nonresponse is adjusted within strata (:mod:`.nonresponse`) and one ``nonresponse_rate`` row
-per stratum is added
-(``domain = stratum=<h>``, ``n`` = sampled units, ``estimate`` = weighted rate).
+Columns: ``metric, y, domain, estimate, se, ci_low, ci_high, n, n_eff, deff, ci_method,
+worst_low, worst_high, assumption``. A 0/1 (or boolean) ``y`` gives a ``proportion`` (interval by
+``ci``) and a ``total``; any other numeric ``y`` a ``mean`` and a ``total`` (t intervals, df =
+n - H); the total of a 0/1 ``y`` (a count) gets the proportion's interval method on ``Ŷ_d/N_d``,
+``N_d`` the domain's size (:mod:`.frame`, ``intervals.count_interval``). ``domain`` is ``all`` or
+``<column>=<value>``; a value known from the population but without a responding unit gets a
+row with ``ci_method = "no sampled unit"``. When the table has an ``adjudication`` column,
+nonresponse is adjusted (:mod:`.nonresponse`: within strata, cells or propensity classes), every
+estimate of a 0/1 ``y`` gets worst-case bounds (every missing label 0 / 1, with sampling error)
+and the missing-at-random ``assumption`` it rests on, and ``nonresponse_rate`` rows are added per
+weighting cell (``stratum=<h>`` or ``cell=<label>``) and per domain.
 """
 
 from __future__ import annotations
@@ -18,14 +21,21 @@ import pandas as pd
 from schemas import DesignError, Manifest, SchemaError
 from schemas.validate import rows_where
 
-from . import nonresponse
+from . import frame, nonresponse
 from .calibration import calibrate
 from .design import recognise
 from .estimators import Estimate, hajek_mean, ht_total
-from .intervals import METHODS, check_level, count_interval, proportion_interval, t_interval
+from .intervals import (
+    check_level,
+    count_interval,
+    proportion_interval,
+    resolve_method,
+    t_interval,
+)
+from .propensity import propensity_adjust
 
 COLUMNS = ["metric", "y", "domain", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff",
-           "ci_method"]
+           "ci_method", "worst_low", "worst_high", "assumption"]
 
 
 def _units(df: pd.DataFrame, mask: np.ndarray) -> str:
@@ -54,9 +64,12 @@ def _numeric(df: pd.DataFrame, col: str, source: str) -> tuple[np.ndarray, bool]
     return y, bool(np.isin(y, (0.0, 1.0)).all())
 
 
-def _domains(df: pd.DataFrame, spec: str | None, source: str) -> list[tuple[str, np.ndarray]]:
-    """``[(label, mask), ...]``: ``all`` plus each value of ``COL`` (or only ``COL=VALUE``)."""
-    out = [("all", np.ones(len(df), bool))]
+def _domains(df: pd.DataFrame, spec: str | None, source: str,
+             known_levels: list[str] | None = None) -> list[tuple[str, str, np.ndarray]]:
+    """``[(label, level, mask), ...]``: ``all`` plus each value of ``COL`` (or only
+    ``COL=VALUE``). Levels known from the population but without a responding unit are kept
+    (an empty mask) so that the table shows them rather than dropping them."""
+    out = [("all", "", np.ones(len(df), bool))]
     if not spec:
         return out
     col, _, wanted = spec.partition("=")
@@ -72,71 +85,157 @@ def _domains(df: pd.DataFrame, spec: str | None, source: str) -> list[tuple[str,
     elif isinstance(s.dtype, pd.CategoricalDtype):
         levels = [str(c) for c in s.cat.categories]
     else:
-        levels = sorted(set(values))
+        levels = sorted(set(values) | set(known_levels or ()))
     for level in levels:
         mask = values == level
-        if not mask.any():
+        if wanted and not mask.any():
             raise DesignError(f"{source}: domain {col}={level} has no sampled (responding) "
                               f"unit, so it cannot be estimated from this sample")
-        out.append((f"{col}={level}", mask))
+        out.append((f"{col}={level}", level, mask))
     return out
 
 
-def _row(metric: str, y: str, domain: str, e: Estimate, lo: float, hi: float,
-         method: str) -> dict:
+def _row(metric: str, y: str, domain: str, e: Estimate, lo: float, hi: float, method: str,
+         worst: tuple[float, float] = (np.nan, np.nan), note: str = "") -> dict:
     return {"metric": metric, "y": y, "domain": domain, "estimate": e.estimate, "se": e.se,
             "ci_low": lo, "ci_high": hi, "n": e.n, "n_eff": e.n_eff, "deff": e.deff,
-            "ci_method": method}
+            "ci_method": method, "worst_low": worst[0], "worst_high": worst[1],
+            "assumption": note}
+
+
+def _rate_row(domain: str, rate: float, n: int) -> dict:
+    row = dict.fromkeys(COLUMNS, np.nan)
+    row.update(metric="nonresponse_rate", y="", domain=domain, estimate=rate, n=int(n),
+               ci_method="", assumption="")
+    return row
+
+
+def _empty_row(metric: str, y: str, domain: str) -> dict:
+    row = dict.fromkeys(COLUMNS, np.nan)
+    row.update(metric=metric, y=y, domain=domain, n=0, ci_method="no sampled unit",
+               assumption="")
+    return row
+
+
+def _check_represented(manifest, accept_unsampled: bool, source: str) -> dict:
+    """The frame summary; a DesignError when strata were allocated no unit, unless accepted."""
+    info = frame.summary(manifest)
+    unsampled = frame.unsampled_strata(manifest)
+    if len(unsampled) and not accept_unsampled:
+        where = frame.describe_unsampled(unsampled, info["population"])
+        raise DesignError(f"{source}: strata {where} were allocated no unit, so no estimate "
+                          f"can speak for them and 'all' would describe only the sampled "
+                          f"strata; redraw with --min-per-stratum 2, or pass --accept-unsampled "
+                          f"to estimate the sampled strata only (recorded in the output)")
+    return info
+
+
+def _adjust(design, df: pd.DataFrame, responded: np.ndarray, by: str | None,
+            model: str | None, source: str):
+    """(adjusted design, rates table, method, assumption) of the nonresponse adjustment."""
+    if by and model:
+        raise DesignError("pass --nonresponse-by or --nonresponse-model, not both")
+    if by:
+        adjusted, rates = nonresponse.adjust(design, responded,
+                                             nonresponse.cell_codes(df, by, source))
+        return adjusted, rates, "cells", nonresponse.assumption("cells", by)
+    if model:
+        adjusted, rates = propensity_adjust(design, df, responded, model, source)
+        return adjusted, rates, "propensity", nonresponse.assumption("propensity", model)
+    adjusted, rates = nonresponse.adjust(design, responded)
+    return adjusted, rates, "strata", nonresponse.assumption("strata")
 
 
 def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
-                   level: float = 0.95, ci: str = "beta",
+                   level: float = 0.95, ci: str = "auto",
                    manifest: Manifest | dict | None = None, kind: str | None = None,
                    totals: dict[str, dict[str, float]] | None = None,
-                   source: str = "DATA") -> pd.DataFrame:
+                   population: pd.DataFrame | None = None, accept_unsampled: bool = False,
+                   nonresponse_by: str | None = None, nonresponse_model: str | None = None,
+                   nonresponse_warn: float = 0.05, source: str = "DATA") -> pd.DataFrame:
     """Estimates of every ``y`` overall and per domain, as a tidy table (module docstring).
 
     ``totals`` (``{column: {level: population count}}``) calibrates the weights to known
     catalogue counts first (post-stratification for one column, raking for several).
+    ``population`` (the catalogue or impression table) gives the domains' sizes ``N_d``.
+    Strata allocated no unit make "all" an error unless ``accept_unsampled``. Nonresponse is
+    adjusted within strata, or within ``nonresponse_by`` cells (``"risk_score:5,market"``), or
+    within classes of a response-propensity model on ``nonresponse_model`` columns; every
+    estimate then carries worst-case bounds and the assumption, and domains whose nonresponse
+    exceeds ``nonresponse_warn`` are listed in ``attrs["warnings"]``.
     """
     level = check_level(level)
-    if ci not in METHODS:
-        raise DesignError(f"unknown interval method {ci!r}; expected one of {list(METHODS)}")
     if not ys:
         raise DesignError("no y column: pass at least one --y")
-    design = recognise(df, manifest, kind=kind, source=source)
+    if not 0.0 <= float(nonresponse_warn) < 1.0:
+        raise DesignError(f"the nonresponse warning threshold must be in [0, 1), got "
+                          f"{nonresponse_warn!r}")
+    full = recognise(df, manifest, kind=kind, source=source)
+    represented = _check_represented(manifest, accept_unsampled, source)
+    method = resolve_method(ci, full.kind)
     responded = nonresponse.respondents(df)
-    rates = None
+    design, rates, nr_method, note = full, None, "", ""
     if not responded.all():
-        design, rates = nonresponse.adjust(design, responded)
+        design, rates, nr_method, note = _adjust(full, df, responded, nonresponse_by,
+                                                 nonresponse_model, source)
+    elif nonresponse_by or nonresponse_model:  # still check the request, so typos surface
+        _adjust(full, df, np.ones(len(df), bool), nonresponse_by, nonresponse_model, source)
     resp = df.loc[responded].reset_index(drop=True)
     if totals:
         design = calibrate(design, resp, totals, source=source)
-    domains = _domains(resp, domain, source)
+    col = domain.partition("=")[0] if domain else None
+    sizes, size_basis = frame.domain_sizes(col, manifest, population, totals) if col else (
+        None, "")
+    known = sorted(sizes) if sizes else None
+    domains = _domains(resp, domain, source, known)
+    values = df[col].astype(str).to_numpy() if col else None
+    full_masks = [np.ones(len(df), bool) if label == "all" else values == value
+                  for label, value, _ in domains]
     rows = []
-    for col in ys:
-        y, binary = _numeric(resp, col, source)
-        for label, mask in domains:
+    for ycol in ys:
+        y, binary = _numeric(resp, ycol, source)
+        y_full = pd.to_numeric(df[ycol], errors="coerce").to_numpy(np.float64) \
+            if rates is not None and binary else None
+        for k, (label, value, mask) in enumerate(domains):
+            if not mask.any():
+                rows.append(_empty_row("proportion" if binary else "mean", ycol, label))
+                rows.append(_empty_row("total", ycol, label))
+                continue
+            N_d = design.population if label == "all" else (sizes or {}).get(value)
+            worst = (np.nan, np.nan)
+            if y_full is not None:
+                worst = nonresponse.worst_case_bounds(full, y_full, responded, full_masks[k],
+                                                      level, method)
             mean = hajek_mean(design, y, mask)
             if binary:
-                lo, hi, used = proportion_interval(mean, level, ci)
-                rows.append(_row("proportion", col, label, mean, lo, hi, used))
+                lo, hi, used = proportion_interval(mean, level, method)
+                rows.append(_row("proportion", ycol, label, mean, lo, hi, used, worst, note))
             else:
                 lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
-                rows.append(_row("mean", col, label, mean, lo, hi, "t"))
+                rows.append(_row("mean", ycol, label, mean, lo, hi, "t", note=note))
             tot = ht_total(design, y, mask)
             if binary:
-                lo, hi, used = count_interval(tot, design.population, level, ci)
+                lo, hi, used = count_interval(tot, N_d, level, method)
+                scale = full.weight[full_masks[k]].sum() if N_d is None else N_d
+                rows.append(_row("total", ycol, label, tot, lo, hi, used,
+                                 (worst[0] * scale, worst[1] * scale), note))
             else:
                 (lo, hi), used = t_interval(tot.estimate, tot.se, tot.df, level), "t"
-            rows.append(_row("total", col, label, tot, lo, hi, used))
+                rows.append(_row("total", ycol, label, tot, lo, hi, used, note=note))
+    warned: list[str] = []
     if rates is not None:
+        first = rates.columns[0]
         for r in rates.itertuples():
-            rows.append({"metric": "nonresponse_rate", "y": "", "domain": f"stratum={r.stratum}",
-                         "estimate": r.nonresponse_rate, "se": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan, "n": int(r.n), "n_eff": np.nan, "deff": np.nan,
-                         "ci_method": ""})
+            rows.append(_rate_row(f"{first}={getattr(r, first)}", r.nonresponse_rate, r.n))
+        by_domain = nonresponse.domain_rates(
+            full, responded, [(label, m) for (label, _, _), m in zip(domains, full_masks,
+                                                                     strict=True)])
+        for r in by_domain.itertuples():
+            rows.append(_rate_row(r.domain, r.nonresponse_rate, r.n))
+        warned = nonresponse.warnings(by_domain, nonresponse_warn)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out.attrs.update(design=design.kind, basis=design.basis, sampled=len(df),
-                     respondents=int(responded.sum()), calibrated=sorted(totals or {}))
+                     respondents=int(responded.sum()), calibrated=sorted(totals or {}),
+                     interval=method, domain_sizes=size_basis, nonresponse=nr_method,
+                     assumption=note, warnings=warned, **represented)
     return out

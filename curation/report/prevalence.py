@@ -49,7 +49,7 @@ def prevalence_table(curated: pd.DataFrame, columns: list[str],
         groups = sorted(resp[col].unique())
         for group in groups:
             table = estimate_table(frame, fields, domain=f"{col}={group}", level=level,
-                                   manifest=manifest, source=source)
+                                   manifest=manifest, accept_unsampled=True, source=source)
             table = table[(table["metric"] == "proportion") & (table["domain"] != "all")]
             inside = (resp[col] == group).to_numpy()
             for r in table.itertuples():

@@ -51,7 +51,11 @@ def test_writes_tidy_table_by_extension_and_prints_it(labeled, tmp_path, ext):
     assert set(table[table.metric == "mean"].domain) == {
         "all", "creator_group=indie", "creator_group=major", "creator_group=self"}
     rates = table[table.metric == "nonresponse_rate"].set_index("domain")
-    assert rates["n"].sum() == 240 and rates["estimate"].max() > 0
+    strata = rates[rates.index.str.startswith("stratum=")]
+    assert strata["n"].sum() == 240 and strata["estimate"].max() > 0
+    assert rates.loc["all", "n"] == 240  # and one row per domain
+    assert rates.loc[["creator_group=indie", "creator_group=major", "creator_group=self"],
+                     "n"].sum() == 240
     assert "design: srswor (manifest design 'stratified'" in text
     assert "237 of 240 units responded" in text and "nonresponse_rate" in text
 
@@ -112,3 +116,56 @@ def test_bad_input_is_one_line_error_exit_1_and_no_output(labeled, tmp_path, cas
     if case == "nulls":
         ids = frame.loc[[2, 7], "unit_id"].tolist()
         assert all(i in text for i in ids) and "rows 2, 7" in text
+
+
+@pytest.fixture(scope="module")
+def skewed(tmp_path_factory):
+    """An importance sample whose labels are missing mostly where the risk score is high."""
+    from samplers import ImportanceSampler
+
+    from .conftest import make_population
+
+    pop = make_population(N=4000, seed=3)
+    s = ImportanceSampler(n=400, seed=2, size="risk_score", mixture=0.1).sample(pop)
+    df = s.to_pandas()
+    high = df.risk_score > df.risk_score.median()
+    rng = np.random.default_rng(0)
+    missing = rng.random(len(df)) < np.where(high, 0.3, 0.03)
+    df["adjudication"] = np.where(missing, "unlabeled", "unanimous")
+    df.loc[missing, "sens"] = np.nan
+    df["flat"] = 1.0
+    out = tmp_path_factory.mktemp("skew") / "labeled.parquet"
+    write_with_manifest(out, pa.Table.from_pandas(df, preserve_index=False), s.manifest)
+    return out
+
+
+def test_nonresponse_cells_bounds_assumption_and_warnings(skewed, tmp_path):
+    out = tmp_path / "est.csv"
+    code, text = run("estimate", skewed, "-o", out, "--y", "sens", "--domain", "market",
+                     "--nonresponse-by", "risk_score:5", "--nonresponse-warn", "0.02")
+    assert code == 0, text
+    assert "nonresponse (cells): labels are missing at random within weighting cells of " \
+           "risk_score (5 quantile bins)" in text
+    assert "warning: domain all: " in text and "(threshold 2%" in text
+    t = pd.read_csv(out)
+    prop = t[(t.metric == "proportion")].set_index("domain")
+    assert (prop.worst_low <= prop.ci_low).all() and (prop.ci_high <= prop.worst_high).all()
+    assert prop.assumption.str.contains("risk_score").all()
+    cells = t[(t.metric == "nonresponse_rate") & t.domain.str.startswith("cell=")]
+    assert len(cells) == 5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nonresponse-by", "nosuch"], "no cells column 'nosuch'"),
+    (["--nonresponse-by", "flat"], "'flat'"),
+    (["--nonresponse-by", "market:3"], "not numeric"),
+    (["--nonresponse-model", "nosuch"], "'nosuch'"),
+    (["--nonresponse-by", "market", "--nonresponse-model", "risk_score"], "not both"),
+])
+def test_bad_nonresponse_requests_fail_in_one_line_and_write_nothing(skewed, tmp_path, args,
+                                                                     message):
+    out = tmp_path / "est.csv"
+    code, text = run("estimate", skewed, "-o", out, "--y", "sens", *args)
+    assert code == 1 and message in text, text
+    assert len(text.strip().splitlines()) == 1 and "Traceback" not in text
+    assert list(tmp_path.iterdir()) == []

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import optimize, stats
 
 from curation.estimation import Estimate, estimate_table, korn_graubard, proportion_interval, wilson
+from curation.estimation.intervals import gamma_interval, resolve_method
 
 
 def test_zero_positives_report_zero_with_one_sided_upper_bound():
@@ -20,7 +22,8 @@ def test_zero_positives_report_zero_with_one_sided_upper_bound():
 
 
 @given(p=st.floats(1e-4, 1 - 1e-4), n=st.integers(5, 5000), deff=st.floats(0.2, 5),
-       level=st.floats(0.5, 0.999), method=st.sampled_from(["beta", "wilson", "normal"]))
+       level=st.floats(0.5, 0.999),
+       method=st.sampled_from(["beta", "gamma", "wilson", "normal"]))
 def test_intervals_stay_in_unit_interval_and_cover_the_estimate(p, n, deff, level, method):
     var = p * (1 - p) / n * deff
     e = Estimate(p, var, n, n - 1, deff, float(n), float(n))
@@ -41,3 +44,34 @@ def test_a_variance_of_rounding_noise_is_a_census_not_a_nan_interval():
     # a domain whose positives all lie in a fully sampled stratum: V = 0 up to rounding
     e = Estimate(1 / 36, 9.4e-21, 18, 16, float("nan"), 36.0, 18.0)
     assert proportion_interval(e, 0.95, "beta") == (1 / 36, 1 / 36, "census")
+
+
+@pytest.mark.parametrize("x", [1, 3, 10, 40])
+def test_gamma_interval_is_the_mid_p_poisson_interval_for_equal_weights(x):
+    """x positives of n, each of weight 1/n, V = x/n²: the bounds are the mid-p Poisson
+    interval of the count x, divided by n (the textbook case the gamma interval generalises)."""
+    n = 5000
+
+    def midp(mu):  # P(X < x) + P(X = x)/2 under Poisson(mu)
+        return stats.poisson.cdf(x - 1, mu) + 0.5 * stats.poisson.pmf(x, mu)
+
+    upper = optimize.brentq(lambda mu: midp(mu) - 0.025, x, 10 * x + 10)
+    lo, hi = gamma_interval(x / n, x / n**2, 1 / n, 0.95)
+    assert hi * n == pytest.approx(upper, rel=1e-8)
+    # lower mid-p: P(X > x) + P(X = x)/2 = α/2
+    lower = optimize.brentq(lambda mu: stats.poisson.sf(x, mu) + 0.5 * stats.poisson.pmf(x, mu)
+                            - 0.025, 1e-12, x)
+    assert lo * n == pytest.approx(lower, rel=1e-8)
+
+
+def test_auto_is_the_mid_p_gamma_interval_under_every_design():
+    assert resolve_method("auto", "poisson") == resolve_method("auto", "srswor") == "gamma"
+    assert resolve_method("beta", "poisson") == "beta"
+    with pytest.raises(Exception, match="unknown interval method 'nope'"):
+        resolve_method("nope", "poisson")
+
+
+def test_gamma_upper_bound_rises_with_the_weight_an_unseen_positive_may_carry():
+    base = gamma_interval(0.004, 1e-6, 0.0, 0.95)
+    wider = gamma_interval(0.004, 1e-6, 1 / 2000, 0.95)
+    assert wider[1] > base[1] and wider[0] >= base[0] - 1e-12

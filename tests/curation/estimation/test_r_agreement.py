@@ -70,7 +70,7 @@ def test_stratified_srswor_with_domain_and_rare_proportion(population, tmp_path)
     s = StratifiedSampler(n=400, seed=3, strata=["market"], allocation="power",
                           min_per_stratum=5).sample(population)
     ours = estimate_table(s.to_pandas(), ["sens", "rare", "minutes"], domain="creator_group",
-                          manifest=s.manifest)
+                          ci="beta", manifest=s.manifest)
     ref = r_reference(tmp_path, for_r(s), "srswor", ["sens", "rare"], ["minutes"],
                       "creator_group")
     check(compare(ours, ref))
@@ -81,7 +81,7 @@ def test_importance_designs_use_poisson_variance(population, tmp_path, method):
     s = ImportanceSampler(n=300, size="risk_score", mixture=0.1, method=method, seed=11,
                           strata=["market"]).sample(population)
     ours = estimate_table(s.to_pandas(), ["sens", "rare", "minutes"], domain="creator_group",
-                          manifest=s.manifest, level=0.9)
+                          ci="beta", manifest=s.manifest, level=0.9)
     ref = r_reference(tmp_path, for_r(s), "poisson", ["sens", "rare"], ["minutes"],
                       "creator_group", level=0.9)
     check(compare(ours, ref), deff=False)  # R's svytotal.pps deff has no 1/n
@@ -90,7 +90,8 @@ def test_importance_designs_use_poisson_variance(population, tmp_path, method):
 def test_raking_to_known_totals(population, tmp_path):
     s = StratifiedSampler(n=400, seed=5, strata=["market"], allocation="equal").sample(population)
     totals = {"creator_group": population["creator_group"].value_counts().to_dict()}
-    ours = estimate_table(s.to_pandas(), ["sens", "minutes"], manifest=s.manifest, totals=totals)
+    ours = estimate_table(s.to_pandas(), ["sens", "minutes"], manifest=s.manifest, totals=totals,
+                          ci="beta")
     ref = r_reference(tmp_path, for_r(s), "srswor", ["sens"], ["minutes"], rake=totals)
     check(compare(ours, ref))
 
