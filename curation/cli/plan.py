@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import click
 
+from curation.estimation.intervals import METHODS
+
 
 @click.command("plan")
 @click.option("--margin", type=float, required=True, help="CI half-width wanted (e.g. 0.002).")
-@click.option("--p", "p", type=float, help="Anticipated prevalence (default: mean of --score).")
+@click.option("--p", "p", type=float, help="Anticipated prevalence (or give --pilot).")
+@click.option("--pilot", type=click.Path(), help="Labeled pilot sample (Parquet or CSV) to "
+              "estimate the prevalence from, instead of --p.")
+@click.option("--y", "y", default="sensitive", show_default=True,
+              help="0/1 label column of the pilot.")
 @click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
+              help="Interval to plan for (auto: the one `curate estimate` uses for each "
+                   "design).")
 @click.option("--population", type=click.Path(), help="Population Parquet (catalogue) file.")
-@click.option("--score", help="Risk score column: prior for p and importance size.")
+@click.option("--score", help="Risk score column: relative prior (rescaled to mean p) and "
+              "importance size.")
 @click.option("--mixture", type=float, default=0.1, show_default=True,
               help="Defensive mixture α of the importance design.")
 @click.option("--strata", help="Comma-separated stratification columns.")
@@ -19,24 +29,47 @@ import click
 @click.option("--allocation", type=click.Choice(["proportional", "equal", "neyman", "power"]),
               default="proportional", show_default=True)
 @click.option("--min-per-stratum", type=click.IntRange(min=0), default=0)
-def plan_cmd(margin: float, p: float | None, level: float, population: str | None,
-             score: str | None, mixture: float, strata: str | None, bins: str | None,
-             n_bins: int, allocation: str, min_per_stratum: int) -> None:
+@click.option("--domain", help="Population column whose smallest group must also meet "
+              "--domain-margin.")
+@click.option("--domain-margin", type=float, help="CI half-width wanted for that group.")
+def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: float,
+             ci: str, population: str | None, score: str | None, mixture: float,
+             strata: str | None, bins: str | None, n_bins: int, allocation: str,
+             min_per_stratum: int, domain: str | None, domain_margin: float | None) -> None:
     """How many labels for a CI half-width MARGIN on a prevalence near P, per design."""
-    from curation.estimation.planner import plan_population
+    from curation.estimation.planner import check_request, load_pilot, plan_population
     from samplers.strata import Strata
     from schemas.io import read_parquet
 
+    check_request(margin, p, pilot is not None, domain, domain_margin, population is not None)
+    found = load_pilot(pilot, y, domain) if pilot else None
     df = read_parquet(population).to_pandas() if population else None
     spec = Strata(columns=tuple(c.strip() for c in (strata or "").split(",") if c.strip()),
                   bins=bins, n_bins=n_bins)
     plans = plan_population(df, margin, p, level, score, mixture, spec, allocation,
-                            min_per_stratum)
+                            min_per_stratum, method=ci, pilot=found, domain=domain,
+                            domain_margin=domain_margin, source=population or "population")
+    if found is not None:
+        click.echo(f"pilot {pilot}: p = {found.p:.4g} (SE {found.estimate.se:.2g}, deff "
+                   f"{found.deff:.3f}) from n = {found.n} labeled of {found.sampled} sampled "
+                   f"units ({found.kind} design)")
     click.echo(f"labels for ±{margin:g} at {level:g} on p = {plans[0].p:.4g}:")
+    dom = plans[0].domain
+    if dom is not None:
+        click.echo(f"  and ±{dom.margin:g} on the smallest {domain} group, {dom.name} (N = "
+                   f"{dom.N}, p = {dom.p:.4g} from {dom.source})")
+    click.echo(f"  {'design':<26}{'n':>8}  {'expected deff':>13}  {'planned interval':<24}"
+               f"{'method':<8}{'half-width':>11}  vs SRS")
     srs = plans[0].n
     for plan in plans:
-        click.echo(f"  {plan.design:<28} n = {plan.n:>8}  expected deff = {plan.deff:6.3f}  "
-                   f"SE = {plan.se:.4g}  ({srs / plan.n:.2f}x fewer than SRS)")
+        ci_text = f"[{plan.lo:.4g}, {plan.hi:.4g}]"
+        click.echo(f"  {plan.design:<26}{plan.n:>8}  {plan.deff:>13.3f}  {ci_text:<24}"
+                   f"{plan.method:<8}{plan.half_width:>11.4g}  {srs / plan.n:.2f}x fewer")
+        dom = plan.domain
+        if dom is not None:
+            click.echo(f"    n = max(overall {plan.n_margin}, {dom.name} {dom.n_needed}); "
+                       f"{dom.name} gets {dom.units:.0f} units: [{dom.lo:.4g}, {dom.hi:.4g}], "
+                       f"half-width {dom.half_width:.4g}, deff {dom.deff:.3f}")
         if plan.allocation is not None:
             click.echo(plan.allocation.to_string(index=False))
 
