@@ -68,11 +68,8 @@ class SurveyDesign:
         return max(1, n - self.n_strata(mask))
 
     def variance(self, x: np.ndarray) -> np.ndarray | float:
-        """Design variance of ``Σ x_i`` for weighted scores ``x = w·z`` (1-D or one per column).
-
-        A stratum with one sampled unit and ``n_h < N_h`` has no variance estimate: that is a
-        DesignError (collapse it with a neighbour), as R's default ``lonely.psu="fail"``.
-        """
+        """Design variance of ``Σ x_i`` for weighted scores ``x = w·z`` (1-D or one per column);
+        a lonely sampled unit in a stratum is an error (:func:`stratum_fpc`)."""
         x = np.asarray(x, dtype=np.float64)
         flat = x.ndim == 1
         x2 = x[:, None] if flat else x
@@ -87,13 +84,7 @@ class SurveyDesign:
     def _srswor(self, x: np.ndarray) -> np.ndarray:
         H = len(self.labels)
         n_h = np.bincount(self.codes, minlength=H).astype(np.float64)
-        fpc = np.where(n_h > 0, 1.0 - n_h / self.N_h, 0.0)
-        lonely = (n_h == 1) & (fpc > 0)
-        if lonely.any():
-            names = [self.labels[h] for h in np.flatnonzero(lonely)]
-            raise DesignError(f"stratum {names[0]!r} has one sampled unit, so its variance "
-                              f"cannot be estimated (also: {names[1:5]}); redraw with "
-                              f"--min-per-stratum 2 or stratify on coarser columns")
+        fpc = stratum_fpc(self.labels, n_h, self.N_h)
         out = np.empty(x.shape[1])
         for j in range(x.shape[1]):
             sums = np.bincount(self.codes, weights=x[:, j], minlength=H)
@@ -108,6 +99,22 @@ class SurveyDesign:
         """The design restricted to the kept units (respondents), labels unchanged."""
         return replace(self, codes=self.codes[keep], prob=self.prob[keep],
                        weight=self.weight[keep], calib=None)
+
+
+def stratum_fpc(labels: tuple[str, ...], n_h: np.ndarray, N_h: np.ndarray) -> np.ndarray:
+    """``1 - n_h/N_h`` per stratum (0 where none is sampled).
+
+    A stratum with one sampled unit and ``n_h < N_h`` has no variance estimate: that is a
+    DesignError, as R's default ``lonely.psu="fail"``.
+    """
+    fpc = np.where(n_h > 0, 1.0 - n_h / N_h, 0.0)
+    lonely = (n_h == 1) & (fpc > 0)
+    if lonely.any():
+        names = [labels[h] for h in np.flatnonzero(lonely)]
+        raise DesignError(f"stratum {names[0]!r} has one sampled unit, so its variance "
+                          f"cannot be estimated (also: {names[1:5]}); redraw with "
+                          f"--min-per-stratum 2 or stratify on coarser columns")
+    return fpc
 
 
 def _residualise(x: np.ndarray, weight: np.ndarray, model: np.ndarray,

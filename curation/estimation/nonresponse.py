@@ -56,7 +56,7 @@ from schemas import DesignError, SchemaError
 from schemas.labels import NONRESPONSE
 from schemas.validate import rows_where
 
-from .design import SurveyDesign, _residualise
+from .design import SurveyDesign, _residualise, stratum_fpc
 from .estimators import hajek_mean
 from .intervals import proportion_interval
 
@@ -118,13 +118,7 @@ class NonresponseDesign(SurveyDesign):
             return ((1.0 - self.phase1_prob)[:, None] * phi * x * x).sum(axis=0)
         H = len(self.labels)
         n_h = self.sampled_h.astype(np.float64)
-        fpc = np.where(n_h > 0, 1.0 - n_h / self.N_h, 0.0)
-        lonely = (n_h == 1) & (fpc > 0)
-        if lonely.any():
-            names = [self.labels[h] for h in np.flatnonzero(lonely)]
-            raise DesignError(f"stratum {names[0]!r} has one sampled unit, so its variance "
-                              f"cannot be estimated (also: {names[1:5]}); redraw with "
-                              f"--min-per-stratum 2 or stratify on coarser columns")
+        fpc = stratum_fpc(self.labels, n_h, self.N_h)
         out = np.empty(x.shape[1])
         for j in range(x.shape[1]):
             sq = np.bincount(self.codes, weights=phi[:, 0] * x[:, j] ** 2, minlength=H)
