@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from curation.build import nonresponse_report
 from curation.estimation import recognise
 from curation.estimation.inputs import load_sample
+from curation.estimation.nonresponse import assumption as nonresponse_assumption
 from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
@@ -125,6 +126,12 @@ def estimates_section(b: Builder, path: Path) -> None:
     ``estimates.<file>.<metric>.<y>.<domain>``."""
     frame = read_estimates(path)
     b.page.heading(f"Estimates ({path.name})")
+    assumptions = sorted({a for a in frame.get("assumption", pd.Series(dtype=str)).dropna()
+                          if str(a)})
+    for text in assumptions:
+        b.page.paragraph(f"Nonresponse: {text}. Worst-case bounds (worst_low, worst_high: "
+                         f"every missing label negative, then positive) show how much this "
+                         f"assumption carries.", "note")
     for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
         g = group.copy()
         g["label"] = g["domain"].astype(str)
@@ -134,8 +141,8 @@ def estimates_section(b: Builder, path: Path) -> None:
                      f"{path.stem}_{metric}_{y}",
                      f"{metric} of {y} per group with confidence intervals")
     b.page.table(frame)
-    values = [c for c in ("estimate", "se", "ci_low", "ci_high", "n", "ci_method")
-              if c in frame]
+    values = [c for c in ("estimate", "se", "ci_low", "ci_high", "n", "ci_method", "worst_low",
+                          "worst_high") if c in frame]
     b.numbers["estimates"][path.stem] = nested(frame, ["metric", "y", "domain"], values)
 
 
@@ -205,9 +212,10 @@ def _prevalence(b: Builder, frame: pd.DataFrame, manifest, path: Path) -> None:
         b.page.paragraph(f"Not estimable yet: {exc}", "note")
         b.numbers["prevalence"][name] = {"error": str(exc)}
         return
-    b.page.paragraph("Design-based prevalence per group (nonresponse adjusted within "
-                     "strata); 'difference' is the group's prevalence minus that of all "
-                     "other units, with its confidence interval.", "note")
+    b.page.paragraph(f"Design-based prevalence per group (nonresponse: "
+                     f"{nonresponse_assumption('strata')}); 'difference' is the group's "
+                     f"prevalence minus that of all other units, with its confidence "
+                     f"interval.", "note")
     for col in cols:
         b.add_figure(prevalence_figure(table[table["group_column"] == col],
                                        f"{name}: prevalence by {col}"),

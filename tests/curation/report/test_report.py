@@ -141,3 +141,17 @@ def test_full_report_renders_in_headless_chromium(demo, tmp_path):
                                                                    "impression_labels"}
     # the demo leaves the last six units of every market unlabeled
     assert numbers["annotation"]["catalogue_curated"]["unlabeled"] == 6 * 10
+
+
+def test_report_states_the_nonresponse_assumption_and_worst_case_bounds(audit, tmp_path):
+    est = pd.read_csv(audit / "estimates.csv")
+    est["worst_low"], est["worst_high"] = 0.01, 0.3
+    est["assumption"] = "labels are missing at random within weighting cells of market"
+    est.to_csv(tmp_path / "estimates.csv", index=False)
+    report = build_report(ReportInputs(estimates=(tmp_path / "estimates.csv",)),
+                          tmp_path / "report")
+    html = report.html.read_text()
+    assert "Nonresponse: labels are missing at random within weighting cells of market" in html
+    numbers = json.loads(report.metrics.read_text())
+    row = numbers["estimates"]["estimates"]["proportion"]["sensitive"]["SE"]
+    assert (row["worst_low"], row["worst_high"]) == (0.01, 0.3)
