@@ -3,8 +3,11 @@
 A task's ``data`` is built from an allow-list, never by copying the sample row: the opaque
 ``unit_id``, the item as shown (title, creator, a description or transcript excerpt, type,
 genre, language, explicit flag, duration, audio link) and, for an impression, where and to whom
-it was shown (surface, position, day, market, age band, a keyed pseudonym of the user). Design
-weights, inclusion probabilities, strata, PRNs, risk scores and raw user ids never enter it.
+it was shown, coarsened (surface, a position band, the month, market, age band). Design weights,
+inclusion probabilities, strata, PRNs, risk scores and user ids never enter it, not even as a
+pseudonym: a stable user reference beside age band, market, surface and time would let an
+annotator link one listener's recommendations across tasks and profile them, which judging the
+content never needs. The mapping from units to users stays in the local sample file.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ import pyarrow as pa
 
 from schemas.errors import SchemaError
 
-from .pseudonym import pseudonymize
-
 ITEM_FIELDS = ("title", "creator", "description", "context", "item_type", "genre", "language",
                "explicit", "duration_s")
-IMPRESSION_FIELDS = ("impression", "surface", "position", "served_on", "market", "user_age_band",
-                     "user_ref")
-NEVER = ("design_weight", "inclusion_prob", "stratum", "prn", "risk_score", "user_id")
+IMPRESSION_FIELDS = ("impression", "surface", "position_band", "served_month", "market",
+                     "user_age_band")
+NEVER = ("design_weight", "inclusion_prob", "stratum", "prn", "risk_score", "user_id",
+         "user_ref", "position", "served_at", "served_on")
+POSITION_BANDS = ((1, 3, "top 3"), (4, 10, "positions 4-10"), (11, None, "below position 10"))
 JOINED = ("title", "creator_id", "creator_name", "description", "transcript", "item_type",
           "genre", "language", "explicit", "duration_s", "audio_url")
 
@@ -83,7 +86,8 @@ def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
     Parameters
     ----------
     sample : the sample table (validated by the caller).
-    key : the pseudonym key for user ids.
+    key : the pseudonym key (unused by tasks since they carry no user reference; kept for
+        callers that pseudonymize other fields).
     catalogue : the catalogue, joined on ``item_id`` when an impression sample lacks item fields.
     predictions : add a pre-annotation of ``sensitive`` from ``risk_score`` ≥ ``threshold``
         (off by default: pre-annotations anchor annotators).
@@ -101,7 +105,7 @@ def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
         data = {"unit_id": str(row["unit_id"])}
         data.update(_item_data(row, excerpt_chars))
         if kind == "impression":
-            data.update(_impression_data(row, key))
+            data.update(_impression_data(row))
         if row.get("audio_url"):
             data["audio_url"] = str(row["audio_url"])
         task = {"data": data}
@@ -131,15 +135,26 @@ def _item_data(row: dict, excerpt_chars: int) -> dict:
     }
 
 
-def _impression_data(row: dict, key: bytes) -> dict:
+def position_band(position) -> str | None:
+    """``top 3``, ``positions 4-10`` or ``below position 10``: where, not exactly where."""
+    if position is None:
+        return None
+    p = int(position)
+    for lo, hi, name in POSITION_BANDS:
+        if p >= lo and (hi is None or p <= hi):
+            return name
+    return None
+
+
+def _impression_data(row: dict) -> dict:
     served = row.get("served_at")
-    day = pd.Timestamp(served).strftime("%Y-%m-%d") if served is not None else None
+    month = pd.Timestamp(served).strftime("%Y-%m") if served is not None else None
     age = row.get("user_age_band")
-    text = (f"Recommended on the {row.get('surface')} surface at position {row.get('position')}"
-            + (f" on {day}" if day else "")
-            + (f" to a user aged {age}" if age else "")
+    band = position_band(row.get("position"))
+    text = (f"Recommended on the {row.get('surface')} surface"
+            + (f", {band}" if band else "")
+            + (f", in {month}" if month else "")
+            + (f", to a user aged {age}" if age else "")
             + (f" in {row.get('market')}" if row.get("market") else "") + ".")
-    return {"impression": text, "surface": row.get("surface"), "position": row.get("position"),
-            "served_on": day, "market": row.get("market"), "user_age_band": age,
-            "user_ref": pseudonymize(row["user_id"], key, "u_")
-            if row.get("user_id") is not None else None}
+    return {"impression": text, "surface": row.get("surface"), "position_band": band,
+            "served_month": month, "market": row.get("market"), "user_age_band": age}
