@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := r-cran-survey chromium
 
-.PHONY: setup system-packages demo test lint bench
+.PHONY: setup system-packages demo test test-fast lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --timeout 900 -p no:cacheprovider
+
+test-fast: setup  ## the inner loop: no Monte Carlo, no Label Studio server
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -x --timeout 300 -p no:cacheprovider -m "not slow and not studio"
 
 lint: setup
 	$(VENV)/bin/ruff check .

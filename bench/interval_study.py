@@ -91,6 +91,12 @@ def gamma_midp(e, level, a):
     return lo, min(hi, 1.0)
 
 
+def _ratio_weight(e, c):
+    """1/n, shrunk when the sampled positives weigh less than the mean unit (a strong score)."""
+    r = e.n * e.estimate / max(e.nonzero, 1)
+    return min(1.0, c * r) / e.n
+
+
 def _geo(e):
     return np.sqrt(e.var / max(e.estimate, 1e-300) / e.n)
 
@@ -108,6 +114,8 @@ METHODS = {
     "gamma-maxpos": lambda e, lv: gamma(e, lv, e.nonzero_weight_max / e.weight_sum),
     "gamma-maxpos-midp": lambda e, lv: gamma_midp(e, lv, e.nonzero_weight_max / e.weight_sum),
     "gamma-mean-midp": lambda e, lv: gamma_midp(e, lv, 1.0 / e.n),
+    "gamma-r2-midp": lambda e, lv: gamma_midp(e, lv, _ratio_weight(e, 2.0)),
+    "gamma-r3-midp": lambda e, lv: gamma_midp(e, lv, _ratio_weight(e, 3.0)),
     "gamma-pos-midp": lambda e, lv: gamma_midp(e, lv, e.estimate / max(e.nonzero, 1)),
 }
 
