@@ -1,7 +1,10 @@
 """Inter-annotator agreement per label field: Krippendorff's alpha and pairwise Cohen's kappa.
 
-Agreement is read from the latest version of each review-stage annotation; skipped annotations
-and "unsure" answers are missing values, not votes (as in adjudication). Booleans (``sensitive``,
+Agreement is read from the latest version of each review-stage annotation, over the units with
+at least two counted votes (:func:`schemas.labels.counted`: skipped, "unsure" and undecided
+annotations are missing values, not votes, as in adjudication); a unit with one vote has
+nothing to agree with and is left out, and :func:`coverage` says how many units and ratings
+qualify. Booleans (``sensitive``,
 ``cat_*``) are nominal; ``severity`` is ordinal (alpha with the ordinal metric, kappa with
 linear weights) and counted only where both sides called the item sensitive. A field where every
 rating is the same value has no defined alpha or kappa (NaN), which is reported, not hidden.
@@ -15,32 +18,72 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from schemas.labels import DEFAULT_CATEGORIES, category_columns
+from schemas.labels import DEFAULT_CATEGORIES, category_columns, counted, no_decision
 
 from .adjudication import latest_versions
 
 COLUMNS = ["field", "measure", "annotator_a", "annotator_b", "value", "n_units", "n_ratings"]
 
 
-def ratings(labels: pd.DataFrame) -> pd.DataFrame:
-    """The counted review ratings: latest versions, not skipped, not unsure, one per
-    (unit, annotator) (the newest when an annotator labeled a unit twice)."""
-    latest = latest_versions(labels)
+def _review(latest: pd.DataFrame) -> pd.DataFrame:
+    if "stage" in latest:
+        return latest[latest["stage"].fillna("review") != "expert"]
+    return latest
+
+
+def ratings(labels: pd.DataFrame, min_votes: int = 2) -> pd.DataFrame:
+    """The counted review votes (latest versions, :func:`schemas.labels.counted`), one per
+    (unit, annotator) (the newest when an annotator labeled a unit twice), of the units with
+    at least ``min_votes`` of them."""
+    latest = _review(latest_versions(labels))
     if latest.empty:
         return latest
-    keep = ~latest["skipped"].astype(bool) & ~latest["unsure"].astype(bool)
-    if "stage" in latest:
-        keep &= latest["stage"].fillna("review") != "expert"
-    counted = latest[keep].sort_values("updated_at", kind="stable")
-    return counted.drop_duplicates(["unit_id", "annotator"], keep="last")
+    votes = latest[counted(latest)].sort_values("updated_at", kind="stable")
+    votes = votes.drop_duplicates(["unit_id", "annotator"], keep="last")
+    per_unit = votes.groupby("unit_id")["annotator"].transform("size")
+    return votes[per_unit >= min_votes]
 
 
-def _matrix(counted: pd.DataFrame, field: str) -> pd.DataFrame:
+def coverage(labels: pd.DataFrame) -> dict:
+    """What agreement rests on: review units with a counted vote, units and ratings with two
+    votes or more (those agreement uses), and annotations that are no vote.
+
+    Examples
+    --------
+    >>> rows = [dict(unit_id=u, annotation_id=i, annotator=a, updated_at=0, sensitive=s,
+    ...              skipped=False, unsure=False)
+    ...         for i, (u, a, s) in enumerate([("u1", "a", True), ("u1", "b", True),
+    ...                                        ("u2", "a", False), ("u3", "a", None)])]
+    >>> coverage(pd.DataFrame(rows))
+    {'units_with_votes': 2, 'units': 1, 'ratings': 2, 'no_decision': 1, 'skipped_or_unsure': 0}
+    """
+    latest = _review(latest_versions(labels))
+    if latest.empty:
+        return {"units_with_votes": 0, "units": 0, "ratings": 0, "no_decision": 0,
+                "skipped_or_unsure": 0}
+    votes = ratings(labels, min_votes=1)
+    pairable = ratings(labels)
+    undecided = int(no_decision(latest).sum())
+    return {"units_with_votes": int(votes["unit_id"].nunique()),
+            "units": int(pairable["unit_id"].nunique()), "ratings": len(pairable),
+            "no_decision": undecided,
+            "skipped_or_unsure": int(len(latest) - counted(latest).sum() - undecided)}
+
+
+def why_none(cov: dict) -> str:
+    """Why no agreement can be computed, from :func:`coverage`."""
+    return (f"no unit has two or more counted votes ({cov['units_with_votes']} unit(s) with "
+            f"one; {cov['no_decision']} annotation(s) without a decision and "
+            f"{cov['skipped_or_unsure']} skipped or unsure are no votes): agreement needs "
+            f"overlap, e.g. `curate push --annotators 2 --overlap 0.2`")
+
+
+def _matrix(votes: pd.DataFrame, field: str) -> pd.DataFrame:
     """Annotators × units of ``field`` (NaN where an annotator did not rate a unit)."""
-    values = counted[field]
+    values = votes[field]
     if field == "severity":
-        values = values.where(counted["sensitive"].astype(bool))
-    frame = counted.assign(_v=pd.to_numeric(values.astype("Float64"), errors="coerce"))
+        values = values.where(votes["sensitive"].astype(bool))
+    frame = votes.assign(_v=pd.to_numeric(values.astype("Float64"), errors="coerce"))
     return frame.pivot_table(index="annotator", columns="unit_id", values="_v",
                              aggfunc="last", dropna=False).astype(float)
 
@@ -87,20 +130,20 @@ def agreement(labels: pd.DataFrame,
     >>> round(float(t.loc[1, "value"]), 3)  # po = 2/3, pe = 2/3·1/3 + 1/3·2/3 = 4/9
     0.4
     """
-    counted = ratings(labels)
+    votes = ratings(labels)
     fields = ["sensitive", *category_columns(categories), "severity"]
     rows = []
-    if counted.empty:
+    if votes.empty:
         return pd.DataFrame(rows, columns=COLUMNS)
     for field in fields:
-        if field not in counted:
+        if field not in votes:
             continue
-        m = _matrix(counted, field)
+        m = _matrix(votes, field)
         level = "ordinal" if field == "severity" else "nominal"
         grid = m.to_numpy()
-        pairable = int((np.isfinite(grid).sum(axis=0) >= 2).sum())
-        rows.append([field, "alpha", None, None, krippendorff_alpha(grid, level), pairable,
-                     int(np.isfinite(grid).sum())])
+        pairable = np.isfinite(grid).sum(axis=0) >= 2
+        rows.append([field, "alpha", None, None, krippendorff_alpha(grid, level),
+                     int(pairable.sum()), int(np.isfinite(grid[:, pairable]).sum())])
         for a, b in itertools.combinations(m.index, 2):
             both = np.isfinite(m.loc[a].to_numpy()) & np.isfinite(m.loc[b].to_numpy())
             if both.sum() < min_common:
@@ -112,10 +155,12 @@ def agreement(labels: pd.DataFrame,
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per field: alpha, the number of pairable units, and the mean/min/max pairwise kappa."""
+    """Per field: alpha, the units and ratings it rests on, and the mean/min/max pairwise
+    kappa."""
     alpha = table[table["measure"] == "alpha"].set_index("field")
     kappa = table[table["measure"] == "kappa"].groupby("field")["value"]
-    out = pd.DataFrame({"alpha": alpha["value"], "units": alpha["n_units"]})
+    out = pd.DataFrame({"alpha": alpha["value"], "units": alpha["n_units"],
+                        "ratings": alpha["n_ratings"]})
     out["pairs"] = table[table["measure"] == "kappa"].groupby("field").size()
     out["kappa_mean"], out["kappa_min"], out["kappa_max"] = kappa.mean(), kappa.min(), kappa.max()
     out["pairs"] = out["pairs"].fillna(0).astype(int)

@@ -4,11 +4,16 @@ The URL and API key come from ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY`` 
 set, else from the mode-600 connection file that ``curate studio up`` writes
 (``<studio dir>/connection.json``; the studio dir is ``$AUDIT_CURATION_STUDIO_DIR`` or
 ``.studio``). The key is never part of a message, a log line or a repr.
+
+A server is known by :func:`server_identity` (its organization, hashed), not by the spelling of
+its URL: ``localhost`` and ``127.0.0.1`` are the same server, a fresh server on the same port
+is another.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -120,3 +125,26 @@ def check(conn: Connection) -> dict:
     with api_errors(conn, "check the API key"):
         me = ls.users.whoami(request_options={"max_retries": 0})
     return {"id": me.id, "email": me.email}
+
+
+def server_identity(target, conn: Connection | None = None) -> str:
+    """A stable identity of a Label Studio server: ``ls-`` and a hash of its organization's id
+    and creation time. The same for every URL spelling of the server, another for a fresh one.
+
+    ``target`` is a :class:`Connection` or a label-studio-sdk client (then pass ``conn`` for
+    error messages).
+    """
+    if isinstance(target, Connection):
+        conn, ls = target, client(target, timeout=30.0)
+    else:
+        ls = target
+    guard = api_errors(conn, "identify the server (its organization)") if conn \
+        else contextlib.nullcontext()
+    with guard:
+        org_id = ls.users.whoami(request_options={"max_retries": 1}).active_organization
+        if org_id is None:
+            org_id = ls.organizations.list()[0].id
+        org = ls.organizations.get(id=org_id)
+    created = org.created_at.isoformat() if hasattr(org.created_at, "isoformat") \
+        else str(org.created_at)
+    return "ls-" + hashlib.sha256(f"{org.id}|{created}".encode()).hexdigest()[:16]

@@ -1,26 +1,29 @@
 """The expert queue: units the annotators did not settle, for a second, expert-stage project.
 
 A unit is queued when adjudication of its review annotations leaves it ``unresolved`` (a tie,
-or only skipped / unsure answers). Units nobody has labeled yet are not queued: they still
-wait in the review project. The expert's task shows what the annotators answered; the expert's
-decision wins in adjudication (stage ``expert``).
+or only skipped, unsure or undecided answers). Units nobody has labeled yet are not queued:
+they still wait in the review project, as do ``incomplete`` ones. The expert's task shows
+what the annotators answered; the expert's decision wins in adjudication (stage ``expert``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from schemas.labels import STAGES
+from schemas.labels import STAGES, counted, no_decision
 
 from .adjudication import adjudicate, latest_versions
 
 
 def _summary(group: pd.DataFrame) -> str:
-    counted = group[~group["skipped"].astype(bool) & ~group["unsure"].astype(bool)]
-    yes = int(counted["sensitive"].astype(bool).sum())
-    parts = [f"{yes} sensitive", f"{len(counted) - yes} not sensitive",
+    votes = group[counted(group)]
+    yes = int(votes["sensitive"].astype(bool).sum())
+    parts = [f"{yes} sensitive", f"{len(votes) - yes} not sensitive",
              f"{int(group['unsure'].astype(bool).sum())} unsure",
              f"{int(group['skipped'].astype(bool).sum())} skipped"]
+    undecided = int(no_decision(group).sum())
+    if undecided:
+        parts.append(f"{undecided} without a decision")
     return f"{len(group)} annotations: " + ", ".join(parts)
 
 

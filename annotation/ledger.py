@@ -6,6 +6,11 @@ resumable. Before each import batch its unit ids are recorded as *pending*; afte
 answers, their task ids replace them. A pending entry left by a crash means "maybe imported":
 the next push asks the server which of those units exist (by ``data.unit_id``) before importing
 anything. Every save is an atomic rename, so a kill leaves the previous or the next version.
+
+A ledger belongs to one project on one server, known by its identity
+(:func:`annotation.connection.server_identity`), not by the spelling of its URL. A version-1
+ledger (keyed by URL) is read when its URL names the same address (``localhost`` and
+``127.0.0.1`` alike) and is rewritten as version 2 at the next save.
 """
 
 from __future__ import annotations
@@ -14,11 +19,32 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from schemas.errors import AnnotationError
 from schemas.io import write_json
 
-VERSION = 1
+VERSION = 2
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
+
+
+def same_address(a: str, b: str) -> bool:
+    """True when two URLs name the same server address (loopback spellings alike).
+
+    Examples
+    --------
+    >>> same_address("http://localhost:8080/", "http://127.0.0.1:8080")
+    True
+    >>> same_address("http://127.0.0.1:8080", "http://127.0.0.1:8081")
+    False
+    """
+    def norm(url: str) -> tuple:
+        u = urlsplit(url.strip().rstrip("/"))
+        host = (u.hostname or "").lower()
+        port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+        return ("loopback" if host in _LOOPBACK else host, port, u.path.rstrip("/"))
+
+    return norm(a) == norm(b)
 
 
 @dataclass
@@ -26,33 +52,40 @@ class Ledger:
     """``unit_id → task_id`` of one project on one server, plus the units in flight."""
 
     path: Path
-    url: str
+    server: str
     project: str
+    url: str = ""
     project_id: int | None = None
     stage: str = "review"
     tasks: dict[str, int] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, url: str, project: str) -> Ledger:
-        """The ledger at ``path``, or an empty one when there is none yet."""
+    def load(cls, path: str | os.PathLike, server: str, project: str, url: str = "") -> Ledger:
+        """The ledger at ``path`` of ``project`` on the server of identity ``server`` (now at
+        ``url``), or an empty one when there is none yet."""
         path = Path(path)
         if not path.exists():
-            return cls(path, url, project)
+            return cls(path, server, project, url)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
-            if d.get("version") != VERSION:
+            if d.get("version") not in (1, VERSION):
                 raise ValueError(f"version {d.get('version')}")
-            out = cls(path, d["url"], d["project"], d.get("project_id"), d.get("stage", "review"),
+            old_url = str(d.get("url") or "")
+            # version 1 was keyed by URL: the same address is the same server
+            mine = same_address(old_url, url) if d["version"] == 1 else d["server"] == server
+            out = cls(path, server if mine else str(d.get("server") or "?"), d["project"], url,
+                      d.get("project_id"), d.get("stage", "review"),
                       {str(k): int(v) for k, v in d["tasks"].items()},
                       [str(u) for u in d.get("pending", [])])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AnnotationError(f"{path}: unreadable push ledger ({exc}); move it away and "
                                   f"push again (the server is asked which units it holds)"
                                   ) from None
-        if out.url.rstrip("/") != url.rstrip("/") or out.project != project:
+        if not mine or out.project != project:
+            where = "this server" if mine else f"another server (last seen at {old_url})"
             raise AnnotationError(f"{path}: this ledger belongs to project {out.project!r} on "
-                                  f"{out.url}, not {project!r} on {url}; pass --ledger")
+                                  f"{where}, not {project!r} on {url}; pass --ledger")
         return out
 
     def rebind(self, project_id: int) -> None:
@@ -62,7 +95,8 @@ class Ledger:
         self.project_id = project_id
 
     def save(self) -> None:
-        write_json(self.path, {"version": VERSION, "url": self.url, "project": self.project,
+        write_json(self.path, {"version": VERSION, "server": self.server, "url": self.url,
+                               "project": self.project,
                                "project_id": self.project_id, "stage": self.stage,
                                "tasks": self.tasks, "pending": self.pending})
 

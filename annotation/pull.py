@@ -1,13 +1,19 @@
 """``pull``: every annotation of one or more Label Studio projects into the local labels table.
 
-One export request per project (the export API, not task paging, which is slow) brings every
-annotation of every task. Each becomes one row of the labels table (DESIGN §3): the task's
-``data.unit_id``, the annotation id, a keyed pseudonym of the annotator, timestamps, lead time,
-``skipped`` (cancelled in Label Studio) and the flattened label fields. The table is
-append-only: a version already held (same annotation id and ``updated_at``) is not added again,
-an edited annotation adds its new version, and rows whose annotation or task was deleted on the
-server are kept. The file is replaced atomically, only after every project was read. A review
-project's expert queue (``<title>-expert``, see ``curate push --expert-from``) is read with it.
+The annotated tasks of each project are listed with their annotations through the tasks API
+(filtered to tasks with an annotation). The export API is not used: every export leaves files on
+the server that no API deletes. Each annotation becomes one row of the labels table (DESIGN §3):
+the server's identity, the task's ``data.unit_id``, the annotation id, a keyed pseudonym of the
+annotator, timestamps, lead time, ``planned_votes`` (the task's overlap on the server),
+``skipped`` (cancelled in Label Studio) and the flattened label fields; ``sensitive`` is null
+when the annotation has no decision (no vote). The table is append-only: a version already held
+(same server, project, annotation id and ``updated_at``) is not added again, an edited
+annotation adds its new version, and rows whose annotation or task was deleted on the server are
+kept. Rows of a file pulled before the server was recorded are given the server's identity when
+the same annotation (project, id, unit) comes back from it. The file is replaced atomically, only
+after every project was read; a pull before any annotation writes an empty, valid labels file. A
+review project's expert queue (``<title>-expert``, see ``curate push --expert-from``) is read
+with it.
 """
 
 from __future__ import annotations
@@ -23,21 +29,31 @@ import pyarrow as pa
 
 from schemas.errors import AnnotationError, SchemaError
 from schemas.io import read_parquet, write_table
-from schemas.labels import category_columns
-from schemas.validate import validate
+from schemas.labels import category_columns, no_decision
+from schemas.validate import validate, validate_labels
 
-from .connection import Connection, api_errors, check, client, resolve, studio_dir
+from .adjudication import latest_versions
+from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
 from .projects import find_project, require_project, stage_of
 from .pseudonym import load_key, pseudonymize
 from .templates import parse_result
 
-KEY = ["annotation_id", "updated_at"]
+KEY = ["server", "project", "annotation_id", "updated_at"]
 EXPERT_SUFFIX = "-expert"
+PAGE = 1000
+_TYPES = {"unit_id": pa.string(), "annotation_id": pa.int64(), "annotator": pa.string(),
+          "created_at": pa.timestamp("us", tz="UTC"), "updated_at": pa.timestamp("us", tz="UTC"),
+          "lead_time_s": pa.float64(), "server": pa.string(), "project": pa.string(),
+          "stage": pa.string(), "task_id": pa.int64(), "planned_votes": pa.int64(),
+          "skipped": pa.bool_(), "sensitive": pa.bool_(), "severity": pa.int64(),
+          "unsure": pa.bool_(), "note": pa.string()}
 
 
 @dataclass(frozen=True)
 class PullResult:
-    """What a pull did: rows before, rows added (new annotations and new versions), skipped."""
+    """What a pull did: rows before, rows added (new annotations and new versions), tasks
+    without a unit, projects read, rows given the server's identity, and latest annotations
+    in the file without a decision (no vote)."""
 
     path: Path
     before: int
@@ -45,6 +61,8 @@ class PullResult:
     edits: int
     tasks_without_unit: int
     projects: tuple[str, ...] = ()
+    migrated: int = 0
+    no_decision: int = 0
 
     @property
     def total(self) -> int:
@@ -76,15 +94,15 @@ def _time(value) -> pd.Timestamp:
 
 
 def _annotator(completed_by, key: bytes) -> str:
-    if isinstance(completed_by, dict):
-        completed_by = completed_by.get("email") or completed_by.get("id")
+    if isinstance(completed_by, dict):  # an expanded user: its id, as the unexpanded form
+        completed_by = completed_by.get("id") or completed_by.get("email")
     return pseudonymize(f"user:{completed_by}", key, "a_")
 
 
 def export_rows(export: list[dict], project: str, stage: str, categories: list[str],
-                key: bytes) -> tuple[list[dict], int]:
-    """Label rows of a Label Studio JSON export; also the number of annotated tasks without a
-    ``data.unit_id`` (not ours, left out)."""
+                key: bytes, server: str | None = None) -> tuple[list[dict], int]:
+    """Label rows of annotated tasks (Label Studio's task JSON with ``annotations``); also the
+    number of annotated tasks without a ``data.unit_id`` (not ours, left out)."""
     rows, stray = [], 0
     for task in export:
         annotations = task.get("annotations") or []
@@ -92,6 +110,7 @@ def export_rows(export: list[dict], project: str, stage: str, categories: list[s
         if unit is None:
             stray += bool(annotations)
             continue
+        overlap = task.get("overlap")
         for a in annotations:
             lead = a.get("lead_time")
             rows.append({
@@ -100,7 +119,9 @@ def export_rows(export: list[dict], project: str, stage: str, categories: list[s
                 "created_at": _time(a.get("created_at")),
                 "updated_at": _time(a.get("updated_at") or a.get("created_at")),
                 "lead_time_s": float(lead) if lead is not None else None,
-                "project": project, "stage": stage, "task_id": int(task["id"]),
+                "server": server, "project": project, "stage": stage,
+                "task_id": int(task["id"]),
+                "planned_votes": int(overlap) if overlap is not None else None,
                 "skipped": bool(a.get("was_cancelled")),
                 **parse_result(a.get("result"), categories),
             })
@@ -109,27 +130,65 @@ def export_rows(export: list[dict], project: str, stage: str, categories: list[s
 
 def _frame(rows: list[dict], categories: list[str]) -> pd.DataFrame:
     cols = ["unit_id", "annotation_id", "annotator", "created_at", "updated_at", "lead_time_s",
-            "project", "stage", "task_id", "skipped", "sensitive", *category_columns(categories),
-            "severity", "unsure", "note"]
+            "server", "project", "stage", "task_id", "planned_votes", "skipped", "sensitive",
+            *category_columns(categories), "severity", "unsure", "note"]
     frame = pd.DataFrame(rows, columns=cols)
-    frame["severity"] = frame["severity"].astype("Int64")
+    for c in ("annotation_id", "task_id", "planned_votes", "severity"):
+        frame[c] = frame[c].astype("Int64")
     frame["lead_time_s"] = frame["lead_time_s"].astype("float64")
     for c in ("created_at", "updated_at"):
         frame[c] = pd.to_datetime(frame[c], utc=True)
-    for c in ("skipped", "sensitive", "unsure", *category_columns(categories)):
+    for c in ("skipped", "unsure", *category_columns(categories)):
         frame[c] = frame[c].astype(bool)
-    frame["note"] = frame["note"].astype("string")
+    frame["sensitive"] = frame["sensitive"].astype("boolean")  # null: no decision
+    for c in ("unit_id", "annotator", "server", "project", "stage", "note"):
+        frame[c] = frame[c].astype("string")
     return frame
 
 
+def _keys(frame: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
+    """``cols`` of ``frame`` as a MultiIndex, nulls as '' so they compare equal."""
+    parts = {c: frame[c].astype(object).where(frame[c].notna(), "") if c != "updated_at"
+             else frame[c] for c in cols}
+    return pd.MultiIndex.from_frame(pd.DataFrame(parts))
+
+
+def _adopt(existing: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Give rows pulled before ``server`` was recorded the identity of the server that sends
+    the same annotation (project, annotation id and unit) back; returns (table, rows given)."""
+    existing = existing.copy()
+    for c in ("server", "project"):
+        if c not in existing:
+            existing[c] = pd.Series(pd.NA, index=existing.index, dtype="string")
+    missing = existing["server"].isna().to_numpy()
+    if not missing.any() or new.empty:
+        return existing, 0
+    same = ["project", "annotation_id", "unit_id"]
+    lookup = new[~_keys(new, same).duplicated()]
+    pos = _keys(lookup, same).get_indexer(_keys(existing, same))
+    give = missing & (pos >= 0)
+    existing["server"] = existing["server"].astype("string")
+    existing.loc[give, "server"] = lookup["server"].to_numpy()[pos[give]]
+    return existing, int(give.sum())
+
+
 def merge(existing: pd.DataFrame | None, new: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
-    """Existing rows, then the new versions not held yet; returns (table, added, edits)."""
+    """Existing rows, then the new versions not held yet; returns (table, added, edits).
+
+    Versions are keyed by :data:`KEY` (server, project, annotation id, ``updated_at``): the
+    same annotation id from another server or project is another annotation, never an edit.
+    """
     if existing is None or existing.empty:
-        fresh = new.drop_duplicates(KEY)
+        fresh = new[~_keys(new, KEY).duplicated()]
         return fresh.reset_index(drop=True), len(fresh), 0
-    held = pd.MultiIndex.from_frame(existing[KEY])
-    fresh = new[~pd.MultiIndex.from_frame(new[KEY]).isin(held)].drop_duplicates(KEY)
-    edits = int(fresh["annotation_id"].isin(existing["annotation_id"]).sum())
+    for c in ("server", "project"):  # files pulled before these were recorded
+        if c not in existing:
+            existing = existing.assign(**{c: pd.Series(pd.NA, index=existing.index,
+                                                       dtype="string")})
+    fresh = new[~_keys(new, KEY).isin(_keys(existing, KEY))]
+    fresh = fresh[~_keys(fresh, KEY).duplicated()]
+    same = ["server", "project", "annotation_id", "unit_id"]
+    edits = int(_keys(fresh, same).isin(_keys(existing, same)).sum())
     for c in set(fresh.columns) - set(existing.columns):  # a category added later
         existing = existing.assign(**{c: False if c.startswith("cat_") else None})
     out = pd.concat([existing, fresh.reindex(columns=existing.columns.union(
@@ -140,21 +199,43 @@ def merge(existing: pd.DataFrame | None, new: pd.DataFrame) -> tuple[pd.DataFram
 def _read_existing(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
-    table = validate(read_parquet(path), "labels", source=str(path))
-    return table.to_pandas()
+    return validate_labels(read_parquet(path), source=str(path)).to_pandas()
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """The labels table as Arrow, all-null columns given their contract type."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, f in enumerate(table.schema):
+        target = _TYPES.get(f.name, pa.bool_() if f.name.startswith("cat_") else None)
+        if target is not None and pa.types.is_null(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(target))
+    return table
+
+
+def _annotated_filter() -> str:
+    from label_studio_sdk.data_manager import Column, Filters, Operator, Type
+
+    return json.dumps({"filters": Filters.create(Filters.OR, [
+        Filters.item(Column.total_annotations, Operator.GREATER, Type.Number, Filters.value(0)),
+        Filters.item(Column.cancelled_annotations, Operator.GREATER, Type.Number,
+                     Filters.value(0))])})
 
 
 def export_tasks(ls, conn: Connection, project, timeout: float = 600.0) -> list[dict]:
-    """Every annotated task of ``project`` with all its annotations (one JSON export)."""
-    with api_errors(conn, f"export the annotations of {project.title!r}"):
-        raw = b"".join(ls.projects.exports.download_sync(
-            project.id, export_type="JSON", download_all_tasks=False,
-            download_resources=False, request_options={"timeout": timeout, "max_retries": 1}))
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise AnnotationError(f"Label Studio at {conn.url} sent an unreadable export of "
-                              f"{project.title!r}") from None
+    """Every annotated task of ``project`` (``id``, ``data``, ``overlap``) with all its
+    annotations, listed through the tasks API: unlike an export, it leaves no file on the
+    server."""
+    out = []
+    with api_errors(conn, f"read the annotations of {project.title!r}"):
+        pager = ls.tasks.list(project=project.id, fields="all", query=_annotated_filter(),
+                              page_size=PAGE,
+                              request_options={"timeout": timeout, "max_retries": 1})
+        for task in pager:
+            out.append({"id": int(task.id), "data": task.data or {},
+                        "overlap": getattr(task, "overlap", None),
+                        "annotations": [a if isinstance(a, dict) else a.model_dump()
+                                        for a in (task.annotations or [])]})
+    return out
 
 
 def expert_title(review_project: str) -> str:
@@ -187,21 +268,27 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
             if expert is not None and expert.title not in projects \
                     and stage_of(expert) == "expert":
                 found.append(expert)
+    server = server_identity(ls, conn)
     frames, stray = [], 0
     for project in found:
         title = project.title
         categories = project_categories(project.label_config)
         export = export_tasks(ls, conn, project, timeout)
-        rows, n = export_rows(export, title, stage_of(project), categories, key)
+        rows, n = export_rows(export, title, stage_of(project), categories, key, server)
         stray += n
         frames.append(_frame(rows, categories))
     new = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    migrated = 0
+    if existing is not None:
+        existing, migrated = _adopt(existing, new)
     table, added, edits = merge(existing, new)
     table = table.sort_values(["project", "unit_id", "annotation_id", "updated_at"],
                               kind="stable", ignore_index=True) if added else table
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = _arrow(table)
     validate(arrow, "labels", source=str(output))
-    if added or existing is None:
+    if added or migrated or existing is None:
         write_table(output, arrow)
+    latest = latest_versions(table)
     return PullResult(output, 0 if existing is None else len(existing), added, edits, stray,
-                      tuple(p.title for p in found))
+                      tuple(p.title for p in found), migrated,
+                      int(no_decision(latest).sum()) if len(latest) else 0)

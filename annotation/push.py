@@ -5,7 +5,8 @@ ledger are not imported again; units left *pending* by a crash are looked up on 
 ``data.unit_id`` first; when the server's task count disagrees with the ledger (tasks deleted,
 another machine's push, a lost ledger) every task of the project is listed and the ledger
 rebuilt from the server, and duplicate tasks of a unit without annotations are deleted. Imports
-go in batches with retries off (a retried POST would duplicate tasks).
+go in batches with retries off (a retried POST would duplicate tasks). The ledger is keyed by the
+server's identity (:func:`~annotation.connection.server_identity`), not its URL spelling.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from schemas.io import read_parquet
 from schemas.labels import DEFAULT_CATEGORIES
 from schemas.validate import validate
 
-from .connection import Connection, api_errors, check, client, resolve, studio_dir
+from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
 from .ledger import Ledger
 from .projects import ensure_project, slug, tasks_by_unit
 from .pseudonym import load_key
@@ -89,7 +90,8 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
     conn = conn or resolve(directory)
     check(conn)
     ls = client(conn, timeout=300.0)
-    book = Ledger.load(ledger or ledger_path(project, directory), conn.url, project)
+    book = Ledger.load(ledger or ledger_path(project, directory), server_identity(ls, conn),
+                       project, url=conn.url)
     proj, created = ensure_project(ls, conn, project, config, stage, annotators, overlap)
     book.rebind(int(proj.id))
     book.stage = stage

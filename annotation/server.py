@@ -6,7 +6,9 @@ the first start and kept in the mode-600 ``connection.json`` beside the data (th
 the server through its environment, never on the command line). Label Studio silently moves to
 the next port when the asked one is busy, so the port is checked free first and the health check
 polls that port only, then proves the server is ours by the token. A pid file lets ``stop`` end
-exactly that process.
+exactly that process. The server's output reaches ``server.log`` (mode 600) only through
+:mod:`annotation.logfilter`, which redacts the invite token, API tokens and the admin's
+secrets; a log written before that is scrubbed at the next start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from schemas.errors import AnnotationError
 from schemas.io import write_json
 
+from . import logfilter
 from .connection import Connection, check, read_connection_file, write_connection
 
 HOST = "127.0.0.1"
@@ -161,9 +164,7 @@ def start(data_dir: str | os.PathLike, port: int | None = None, timeout: float =
         env.pop(var, None)
     cmd = [_executable(), "start", "--no-browser", "--internal-host", HOST, "--port", str(port),
            "--data-dir", str(paths["db"]), "--enable-legacy-api-token", "--log-level", "WARNING"]
-    with open(paths["log"], "ab") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = _spawn(cmd, env, paths["log"], (creds["api_key"], creds["password"]))
     write_json(paths["pid"], {"pid": proc.pid, "port": port})
     write_connection(paths["conn"], {**creds, "url": url, "port": port})
     conn = Connection(url, creds["api_key"])
@@ -180,6 +181,28 @@ def start(data_dir: str | os.PathLike, port: int | None = None, timeout: float =
         time.sleep(0.5)
     check(conn)  # the server on this port accepts our token: it is ours
     return conn
+
+
+def _spawn(cmd: list[str], env: dict, log: Path, secrets: tuple[str, ...]) -> subprocess.Popen:
+    """Start the server with its output piped through the redacting log filter into ``log``.
+
+    Both run in sessions of their own (they outlive ``curate studio up``); the filter ends when
+    the server and its children have closed the pipe.
+    """
+    logfilter.scrub(log, secrets)
+    read, write = os.pipe()
+    try:
+        proc = subprocess.Popen(cmd, env=env, stdout=write, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen([sys.executable, "-I", logfilter.__file__, str(log)], stdin=read,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True,
+                         env={"PATH": os.environ.get("PATH", ""),
+                              logfilter.SECRETS_VAR: "\n".join(secrets)})
+    finally:
+        os.close(read)
+        os.close(write)
+    return proc
 
 
 def stop(data_dir: str | os.PathLike, timeout: float = 30.0) -> bool:

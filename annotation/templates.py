@@ -5,7 +5,10 @@ A config is a Label Studio XML template with three markers: ``<!--WARNING-->`` (
 warning, naming the categories), ``<!--CATEGORIES-->`` (one ``Choice`` per category, its alias
 the category name) and ``<!--AUDIO-->`` (an audio player when tasks carry ``audio_url``). A
 custom config (a path) must keep the control names ``sensitive``, ``categories``, ``severity``,
-``unsure`` and ``note``.
+``unsure`` and ``note``, and its decision control ``sensitive`` must be ``required="true"``.
+
+An annotation whose result has no decision (no ``sensitive`` choice and no category) reads as
+``sensitive = None``: no vote, never a negative (``schemas.labels.counted``).
 """
 
 from __future__ import annotations
@@ -73,9 +76,14 @@ def render(template: str | Path = "catalogue",
             .replace("<!--WARNING-->", f'<Header value="{escape(warning)}" size="6"/>')
             .replace("<!--AUDIO-->", player))
     try:
-        ET.fromstring(text)
+        root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise AnnotationError(f"{path}: labeling config is not valid XML ({exc})") from None
+    decision = [n for n in root.iter("Choices") if n.get("name") == "sensitive"]
+    if not any((n.get("required") or "").lower() == "true" for n in decision):
+        raise AnnotationError(f"{path}: labeling config needs a required decision control "
+                              f'(<Choices name="sensitive" required="true">), or annotations '
+                              f"without a decision could be submitted")
     return text
 
 
@@ -92,6 +100,10 @@ def parse_result(result: list[dict] | None, categories: tuple[str, ...] | list[s
     """Label fields (``sensitive``, ``cat_*``, ``severity``, ``unsure``, ``note``) of one
     annotation result; choices may carry the alias or the shown value.
 
+    The decision is the ``sensitive`` choice; without one, a chosen category implies
+    "sensitive"; with neither, ``sensitive`` is None (no decision: no vote). After a "no",
+    categories and severity are cleared (they may linger from a changed mind).
+
     Examples
     --------
     >>> r = [{"from_name": "categories", "type": "choices",
@@ -100,6 +112,10 @@ def parse_result(result: list[dict] | None, categories: tuple[str, ...] | list[s
     >>> f = parse_result(r, ["violence", "self_harm"])
     >>> f["sensitive"], f["cat_violence"], f["cat_self_harm"], f["severity"], f["unsure"]
     (True, True, False, 3, False)
+    >>> shown = [{"from_name": "reveal", "type": "choices",
+    ...           "value": {"choices": ["Show the content"]}}]
+    >>> parse_result(shown, ["violence"])["sensitive"] is None
+    True
     """
     result = result or []
     by_label = {category_label(c).lower(): c for c in categories}
@@ -109,11 +125,17 @@ def parse_result(result: list[dict] | None, categories: tuple[str, ...] | list[s
     severity_map = {"1": 1, "2": 2, "3": 3, "low": 1, "medium": 2, "high": 3}
     severities = [severity_map[v.lower()] for v in _choices(result, "severity")
                   if v.lower() in severity_map]
-    sensitive = bool(chosen & set(categories)) or bool(
-        decision & {"yes", "contains sensitive content"})
+    if decision & {"yes", "contains sensitive content"}:
+        sensitive: bool | None = True
+    elif decision & {"no", "nothing sensitive"}:
+        sensitive = False
+    else:
+        sensitive = True if chosen & set(categories) else None
+    if not sensitive:
+        chosen = set()
     notes = [t for r in result if r.get("from_name") == "note"
              for t in (r.get("value") or {}).get("text", [])]
-    fields = {"sensitive": sensitive}
+    fields: dict = {"sensitive": sensitive}
     for c, col in zip(categories, category_columns(categories), strict=True):
         fields[col] = c in chosen
     fields["severity"] = max(severities) if sensitive and severities else None
@@ -123,11 +145,12 @@ def parse_result(result: list[dict] | None, categories: tuple[str, ...] | list[s
     return fields
 
 
-def to_result(sensitive: bool, chosen: tuple[str, ...] | list[str] = (),
+def to_result(sensitive: bool | None, chosen: tuple[str, ...] | list[str] = (),
               severity: int | None = None, unsure: bool = False, note: str | None = None,
               to_name: str = "description") -> list[dict]:
     """An annotation result of the configs for these answers (the inverse of
-    :func:`parse_result`), as the labeling interface would send it.
+    :func:`parse_result`), as the labeling interface would send it; ``sensitive=None`` is an
+    annotation submitted without a decision.
 
     Examples
     --------
@@ -139,8 +162,9 @@ def to_result(sensitive: bool, chosen: tuple[str, ...] | list[str] = (),
         return {"from_name": name, "to_name": to_name, "type": "choices",
                 "value": {"choices": values}}
 
-    result = [choice("reveal", ["Show the content"]),
-              choice("sensitive", ["yes" if sensitive else "no"])]
+    result = [choice("reveal", ["Show the content"])]
+    if sensitive is not None:
+        result.append(choice("sensitive", ["yes" if sensitive else "no"]))
     if sensitive and chosen:
         result.append(choice("categories", list(chosen)))
     if sensitive and severity is not None:

@@ -1,23 +1,27 @@
 """The curated dataset: a sample joined with its pulled labels through adjudication.
 
 One row per sampled unit (DESIGN §3): the sample's columns, the final label fields
-(``sensitive``, ``cat_*``, ``severity``), ``n_annotations``, ``agreement`` and ``adjudication``.
-A unit nobody labeled is kept with ``adjudication = 'unlabeled'``; a unit whose annotations do
-not decide is kept as ``unresolved``. Both are annotation nonresponse: they are counted per
+(``sensitive``, ``cat_*``, ``severity``), ``n_annotations``, ``agreement`` and
+``adjudication``. Labels are checked against the label contract first
+(:func:`schemas.validate.validate_labels`). An annotation without a decision is no vote
+(counted and reported, never a negative). A unit with fewer counted votes than planned is
+``incomplete``: a respondent with the label of the votes it has, never ``unanimous``. A unit
+nobody labeled is kept with ``adjudication = 'unlabeled'``; a unit whose annotations do not
+decide is kept as ``unresolved``. Both are annotation nonresponse: they are counted per
 stratum and never dropped, so estimation can treat them explicitly. The curated manifest keeps
 the sample's design (estimation needs it), the manifests of both inputs and its own content hash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from annotation.adjudication import adjudicate
+from annotation.adjudication import adjudicate, latest_versions
 from samplers.base import package_version
 from schemas import (
     Manifest,
@@ -28,19 +32,21 @@ from schemas import (
     write_with_manifest,
 )
 from schemas.io import read_parquet
-from schemas.labels import NONRESPONSE
+from schemas.labels import NONRESPONSE, counted, no_decision
+from schemas.validate import validate_labels
 
-LABEL_INPUTS = ("sensitive", "severity", "unsure", "skipped")
 ADDED = ("n_annotations", "agreement", "adjudication")
 
 
 @dataclass(frozen=True)
 class Curated:
-    """A curated table, its manifest and the nonresponse report by stratum."""
+    """A curated table, its manifest, the nonresponse report by stratum and the vote counts
+    (:func:`vote_counts`)."""
 
     table: pa.Table
     manifest: Manifest
     nonresponse: pd.DataFrame
+    votes: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -57,23 +63,34 @@ def categories_of(labels: pd.DataFrame | pa.Table) -> list[str]:
 
 
 def nonresponse_report(curated: pa.Table) -> pd.DataFrame:
-    """Per stratum: units, units with a final label, unresolved, unlabeled and missing share."""
+    """Per stratum: units, units with a final label (of which ``incomplete``: fewer votes than
+    planned), unresolved, unlabeled and missing share."""
     frame = pd.DataFrame({"stratum": curated.column("stratum").to_pylist(),
                           "adjudication": curated.column("adjudication").to_pylist()})
     table = pd.crosstab(frame["stratum"], frame["adjudication"])
     out = pd.DataFrame({"units": table.sum(axis=1)})
-    for status in NONRESPONSE:
+    for status in (*NONRESPONSE, "incomplete"):
         out[status] = table.get(status, 0)
     out["final"] = out["units"] - out["unresolved"] - out["unlabeled"]
     out["missing_share"] = ((out["unresolved"] + out["unlabeled"]) / out["units"]).round(6)
-    out = out.reset_index()[["stratum", "units", "final", "unresolved", "unlabeled",
-                             "missing_share"]]
-    return out.astype({c: "int64" for c in ("units", "final", "unresolved", "unlabeled")})
+    counts = ["units", "final", "incomplete", "unresolved", "unlabeled"]
+    out = out.reset_index()[["stratum", *counts, "missing_share"]]
+    return out.astype({c: "int64" for c in counts})
+
+
+def vote_counts(labels: pd.DataFrame, curated: pa.Table) -> dict:
+    """Latest annotations, counted votes, annotations without a decision (no vote) and
+    incomplete units."""
+    latest = latest_versions(labels)
+    status = curated.column("adjudication").to_pylist()
+    return {"annotations": len(latest), "counted": int(counted(latest).sum()) if len(latest)
+            else 0, "no_decision": int(no_decision(latest).sum()) if len(latest) else 0,
+            "incomplete": status.count("incomplete")}
 
 
 def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
                   inputs: dict, sample_source: str = "sample",
-                  labels_source: str = "labels") -> Curated:
+                  labels_source: str = "labels", votes: int = 1) -> Curated:
     """The curated table of a sample table and a labels table (both already read).
 
     Parameters
@@ -83,17 +100,15 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
         :mod:`schemas.labels`).
     inputs : provenance of both inputs, stored as ``Manifest.inputs``.
     sample_source, labels_source : file names for error messages.
+    votes : the least number of votes planned for every unit (beside the ``planned_votes``
+        the labels carry); a unit with fewer counted votes is ``incomplete``.
     """
     validate(sample, "sample", source=sample_source)
     if content_hash(sample) != sample_manifest.content_hash:
         raise SchemaError("the sample's content does not match its manifest's content hash "
                           "(it was modified after it was drawn); redraw it, or check it with "
                           "`curate reproduce`", source=sample_source)
-    validate(labels, "labels", source=labels_source)
-    missing = [c for c in LABEL_INPUTS if c not in labels.column_names]
-    if missing:
-        raise SchemaError(f"missing label field(s) {missing} (see schemas/labels.py); pull the "
-                          f"labels with `curate pull`", source=labels_source)
+    validate_labels(labels, source=labels_source)
     categories = categories_of(labels)
     frame = labels.to_pandas()
     sample_ids = sample.column("unit_id").to_pylist()
@@ -102,7 +117,7 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
         raise SchemaError(f"{len(stray)} labeled unit_id(s) are not in the sample "
                           f"{sample_source} (e.g. {stray[:5]}): pull the labels of the project "
                           f"this sample was pushed to", source=labels_source)
-    final = adjudicate(frame, categories) if len(frame) else None
+    final = adjudicate(frame, categories, votes=votes) if len(frame) else None
     fields = ["sensitive", *[f"cat_{c}" for c in categories], "severity", *ADDED]
     clash = [c for c in fields if c in sample.column_names]
     if clash:
@@ -120,8 +135,8 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
         prn=dict(sample_manifest.prn), population=dict(sample_manifest.population),
         allocation=list(sample_manifest.allocation), content_hash=content_hash(table),
         package_version=package_version(),
-        inputs={**inputs, "categories": categories})
-    return Curated(table, manifest, nonresponse_report(table))
+        inputs={**inputs, "categories": categories, **({"votes": votes} if votes != 1 else {})})
+    return Curated(table, manifest, nonresponse_report(table), vote_counts(frame, table))
 
 
 def _column(joined: pd.DataFrame, name: str, n: int) -> pa.Array:
@@ -164,8 +179,9 @@ def read_labels(path: str | Path) -> tuple[pa.Table, Manifest | None]:
     return table, manifest
 
 
-def build_curated(sample_path: str | Path, labels_path: str | Path) -> Curated:
-    """Join the sample at ``sample_path`` with the labels at ``labels_path`` (see module doc)."""
+def build_curated(sample_path: str | Path, labels_path: str | Path, votes: int = 1) -> Curated:
+    """Join the sample at ``sample_path`` with the labels at ``labels_path`` (see module doc);
+    ``votes``: see :func:`curate_tables`."""
     sample = read_parquet(sample_path)
     sample_manifest = read_manifest(sample_path)
     if sample_manifest.kind != "sample":
@@ -176,4 +192,5 @@ def build_curated(sample_path: str | Path, labels_path: str | Path) -> Curated:
               "labels": describe_input(labels_path, labels, labels_manifest)}
     return curate_tables(sample.replace_schema_metadata(None), sample_manifest,
                          labels.replace_schema_metadata(None), inputs,
-                         sample_source=str(sample_path), labels_source=str(labels_path))
+                         sample_source=str(sample_path), labels_source=str(labels_path),
+                         votes=votes)

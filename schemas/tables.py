@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from .labels import STAGES
+
 
 @dataclass(frozen=True)
 class Column:
@@ -28,19 +30,26 @@ class Column:
 
 @dataclass(frozen=True)
 class Contract:
-    """A table kind: its columns, the id column and which columns must be unique together."""
+    """A table kind: its columns, the id column and which columns must be unique together.
+
+    ``prefixed`` columns are rules for every column whose name starts with the rule's name
+    (e.g. ``cat_``); a column of ``unique`` that is not required counts only when present.
+    """
 
     kind: str
     columns: tuple[Column, ...]
     id_column: str | None = None
     unique: tuple[str, ...] = field(default_factory=tuple)
+    prefixed: tuple[Column, ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
 
 ITEM_TYPES = ("track", "episode")
-ADJUDICATIONS = ("unanimous", "majority", "expert", "unresolved", "unlabeled")
+#: ``incomplete``: fewer counted votes than planned (a respondent, with the label of the votes
+#: it has); ``unresolved`` and ``unlabeled`` are nonresponse (``schemas.labels.NONRESPONSE``).
+ADJUDICATIONS = ("unanimous", "majority", "incomplete", "expert", "unresolved", "unlabeled")
 
 CATALOGUE = Contract(
     "catalogue",
@@ -94,8 +103,21 @@ LABELS = Contract(
         Column("created_at", "timestamp"),
         Column("updated_at", "timestamp"),
         Column("lead_time_s", "number", nullable=True, lower=0.0),
+        # the label fields (schemas/labels.py): checked when present; `validate_labels`
+        # requires schemas.labels.REQUIRED_FIELDS
+        Column("server", "string", nullable=True, required=False),
+        Column("project", "string", required=False),
+        Column("stage", "string", required=False, choices=STAGES),
+        Column("task_id", "integer", nullable=True, required=False),
+        Column("planned_votes", "integer", nullable=True, required=False, lower=1),
+        Column("sensitive", "boolean", nullable=True, required=False),
+        Column("severity", "integer", nullable=True, required=False, lower=1, upper=3),
+        Column("unsure", "boolean", required=False),
+        Column("skipped", "boolean", required=False),
+        Column("note", "string", nullable=True, required=False),
     ),
-    unique=("annotation_id", "updated_at"),
+    unique=("server", "project", "annotation_id", "updated_at"),
+    prefixed=(Column("cat_", "boolean"),),
 )
 
 CURATED = Contract(

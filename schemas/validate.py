@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import SchemaError
+from .labels import REQUIRED_FIELDS
 from .tables import CONTRACTS, Column
 
 _SHOW = 5  # how many offending rows or values a message names
@@ -33,6 +36,8 @@ def family_of(dtype: pa.DataType) -> str | None:
 
 
 def _accepts(col: Column, dtype: pa.DataType) -> bool:
+    if pa.types.is_null(dtype):  # every value null: fine where nulls are
+        return col.nullable
     fam = family_of(dtype)
     if col.family == "number":
         return fam in ("number", "integer")
@@ -108,18 +113,23 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
     problems: list[str] = []
     present = set(table.column_names)
     checked: list[Column] = []
-    for col in contract.columns:
+    rules = list(contract.columns) + [
+        replace(rule, name=name) for rule in contract.prefixed
+        for name in table.column_names if name.startswith(rule.name)]
+    for col in rules:
         if col.name not in present:
             if col.required:
                 problems.append(f"missing column {col.name!r} ({col.family})")
             continue
         dtype = table.schema.field(col.name).type
         if not _accepts(col, dtype):
-            problems.append(f"column {col.name!r} has type {dtype}, expected {col.family}")
+            problems.append(_type_problem(table.column(col.name), col, dtype))
             continue
         checked.append(col)
     for col in checked:
         values = table.column(col.name)
+        if pa.types.is_null(values.type):
+            continue
         if col.choices is not None:
             arr = values.to_numpy(zero_copy_only=False)
             bad = ~np.isin(arr, np.asarray(col.choices, dtype=object))
@@ -132,8 +142,10 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
                                 f"{list(col.choices)} (e.g. {seen}) at {rows_where(bad)}")
         else:
             problems += check_range(values, col, col.name)
-    if contract.unique and set(contract.unique) <= {c.name for c in checked}:
-        problems += duplicate_problems(table, contract.unique)
+    names = {c.name for c in checked}
+    needed = [c for c in contract.unique if contract.column(c).required]
+    if contract.unique and set(needed) <= names:
+        problems += duplicate_problems(table, tuple(c for c in contract.unique if c in names))
     if kind in ("sample", "curated") and {"inclusion_prob", "design_weight"} <= present:
         pi = np.asarray(table.column("inclusion_prob").to_numpy(zero_copy_only=False), float)
         w = np.asarray(table.column("design_weight").to_numpy(zero_copy_only=False), float)
@@ -143,6 +155,17 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
         if off.any():
             problems.append(f"design_weight is not 1/inclusion_prob at {rows_where(off)}")
     return problems
+
+
+def _type_problem(values: pa.ChunkedArray, col: Column, dtype: pa.DataType) -> str:
+    """'column 'x' has type string, expected boolean (e.g. ['yes']) at rows 0, 1'."""
+    arr = values.to_numpy(zero_copy_only=False)
+    bad = ~np.asarray(pd.isna(arr), dtype=bool)
+    if not bad.any():
+        return f"column {col.name!r} has type {dtype}, expected {col.family}"
+    seen = sorted({str(v) for v in arr[bad]})[:_SHOW]
+    return (f"column {col.name!r} has type {dtype}, expected {col.family} (e.g. {seen}) at "
+            f"{rows_where(bad)}")
 
 
 def validate(data: pa.Table | pd.DataFrame, kind: str, source: str | None = None) -> pa.Table:
@@ -166,4 +189,32 @@ def validate(data: pa.Table | pd.DataFrame, kind: str, source: str | None = None
     problems = table_problems(table, kind)
     if problems:
         raise SchemaError(problems, source=source)
+    return table
+
+
+def validate_labels(data: pa.Table | pd.DataFrame, source: str | None = None) -> pa.Table:
+    """Check a labels table against the label contract: the ``labels`` columns, and the label
+    fields of :mod:`schemas.labels` (present, of their type, allowed values, booleans that are
+    booleans, severity in 1..3 or null). Call it wherever a labels file is read.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bad = pd.DataFrame({"unit_id": ["u"], "annotation_id": [1], "annotator": ["a"],
+    ...                     "created_at": pd.Timestamp(0, tz="UTC"),
+    ...                     "updated_at": pd.Timestamp(0, tz="UTC"), "lead_time_s": [1.0],
+    ...                     "sensitive": ["yes"], "severity": [1], "unsure": [False],
+    ...                     "skipped": [False]})
+    >>> try:
+    ...     validate_labels(bad, "l.parquet")
+    ... except SchemaError as exc:
+    ...     print(str(exc).split(" has type")[0], "...", str(exc).split("expected ")[1])
+    l.parquet: column 'sensitive' ... boolean (e.g. ['yes']) at row 0
+    """
+    table = validate(data, "labels", source=source)
+    missing = [c for c in REQUIRED_FIELDS if c not in table.column_names]
+    if missing:
+        raise SchemaError(f"labels table lacks column(s) {missing} (the label fields of "
+                          f"schemas/labels.py); pull the labels with `curate pull`",
+                          source=source)
     return table

@@ -14,11 +14,14 @@ from curation.build import build_curated
 @click.argument("labels", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Curated Parquet file (its manifest goes beside it).")
-def build_cmd(sample: str, labels: str, output: str) -> None:
+@click.option("--votes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Votes planned for every unit at least (beside the planned_votes `curate "
+                   "pull` records); a unit with fewer counted votes is 'incomplete'.")
+def build_cmd(sample: str, labels: str, output: str, votes: int) -> None:
     """Join SAMPLE with its pulled LABELS through adjudication: one row per sampled unit."""
     if Path(output).resolve() in (Path(sample).resolve(), Path(labels).resolve()):
         raise click.UsageError("OUTPUT would overwrite an input")
-    curated = build_curated(sample, labels)
+    curated = build_curated(sample, labels, votes=votes)
     curated.write(output)
     report = curated.nonresponse
     click.echo(report.to_string(index=False))
@@ -27,6 +30,11 @@ def build_cmd(sample: str, labels: str, output: str) -> None:
                f"({missing / max(len(curated), 1):.1%}; unresolved "
                f"{int(report['unresolved'].sum())}, unlabeled {int(report['unlabeled'].sum())})"
                f", kept with that status")
+    v = curated.votes
+    click.echo(f"votes: {v.get('counted', 0)} counted of {v.get('annotations', 0)} annotations; "
+               f"{v.get('no_decision', 0)} without a decision (no vote, never a negative); "
+               f"{v.get('incomplete', 0)} unit(s) incomplete (fewer votes than planned, "
+               f"labeled by the votes they have)")
     click.echo(f"wrote {output} ({len(curated)} units, content hash "
                f"{curated.manifest.content_hash[:12]})")
 

@@ -8,7 +8,8 @@ import pyarrow as pa
 from curation.estimation import estimate_table
 from curation.estimation.inputs import load_population, load_sample, load_totals
 from curation.estimation.intervals import METHODS
-from schemas.io import refuse_overwrite, write_table
+from curation.estimation.misclassification import gold_rates
+from schemas.io import read_parquet, refuse_overwrite, write_table
 
 
 def _fmt(df) -> str:
@@ -29,8 +30,8 @@ def _fmt(df) -> str:
 @click.option("--domain", help="Domain column (COL or COL=VALUE) cutting across strata.")
 @click.option("--level", default="0.95", show_default=True, help="Confidence level in (0, 1).")
 @click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
-              help="Interval for proportions: auto = Korn–Graubard (beta) under stratified "
-                   "SRS, mid-p gamma under Poisson/importance designs.")
+              help="Interval for proportions: auto = mid-p gamma for rare ones (Korn–Graubard "
+                   "when min(p, 1-p) > 0.1); beta = Korn–Graubard as R's svyciprop.")
 @click.option("--design", "kind", type=click.Choice(["srswor", "poisson"]),
               help="Override the design (default: from the manifest, else inferred).")
 @click.option("--manifest", "manifest_path", type=click.Path(),
@@ -50,21 +51,40 @@ def _fmt(df) -> str:
                    "adjusted within its 5 propensity classes.")
 @click.option("--nonresponse-warn", type=click.FloatRange(0, 1, max_open=True), default=0.05,
               show_default=True, help="Warn for domains with a larger nonresponse rate.")
+@click.option("--gold-labels", "gold_path", type=click.Path(),
+              help="Gold truth Parquet (unit_id, sensitive): adds proportion_adjusted rows "
+                   "corrected for the final label's error rates on these units.")
+@click.option("--labels", "labels_path", type=click.Path(),
+              help="Labels Parquet holding the gold units' annotations (with --gold-labels).")
+@click.option("--gold-by", metavar="COL",
+              help="Error rates per group: a column of both DATA and the gold truth.")
 def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None, level: str,
                  ci: str, kind: str | None, manifest_path: str | None,
                  totals_path: str | None, population_path: str | None,
                  accept_unsampled: bool, nonresponse_by: str | None,
-                 nonresponse_model: str | None, nonresponse_warn: float) -> None:
+                 nonresponse_model: str | None, nonresponse_warn: float,
+                 gold_path: str | None, labels_path: str | None, gold_by: str | None) -> None:
     """Estimate totals, means and proportions of labeled sample DATA with honest intervals."""
-    refuse_overwrite(output, [data, manifest_path, totals_path, population_path])
+    if (gold_path is None) != (labels_path is None) or (gold_by and not gold_path):
+        raise click.UsageError("--gold-labels and --labels go together (and --gold-by needs "
+                               "them)")
+    refuse_overwrite(output, [data, manifest_path, totals_path, population_path, gold_path,
+                              labels_path])
     df, manifest, origin = load_sample(data, manifest_path)
+    gold = None
+    if gold_path:
+        gold = gold_rates(read_parquet(gold_path).to_pandas(),
+                          read_parquet(labels_path).to_pandas(), list(ys), gold_by,
+                          sample_ids=df["unit_id"] if "unit_id" in df.columns else None,
+                          sources=(gold_path, labels_path))
     totals = load_totals(totals_path) if totals_path else None
     population = load_population(population_path, domain) if population_path else None
     table = estimate_table(df, list(ys), domain=domain, level=level, ci=ci, manifest=manifest,
                            kind=kind, totals=totals, population=population,
                            accept_unsampled=accept_unsampled, nonresponse_by=nonresponse_by,
                            nonresponse_model=nonresponse_model,
-                           nonresponse_warn=nonresponse_warn, source=data)
+                           nonresponse_warn=nonresponse_warn, gold=gold, gold_by=gold_by,
+                           source=data)
     write_table(output, pa.Table.from_pandas(table, preserve_index=False))
     a = table.attrs
     click.echo(f"design: {a['design']} ({a['basis']}; manifest: {origin}); "
@@ -81,6 +101,10 @@ def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None
     if a["assumption"]:
         click.echo(f"nonresponse ({a['nonresponse']}): {a['assumption']}; worst-case bounds "
                    f"in worst_low/worst_high")
+    for name, r in a["misclassification"].items():
+        click.echo(f"annotator error of {name} (final label vs {r['positives']} positive and "
+                   f"{r['negatives']} negative gold units): sensitivity {r['sensitivity']:.3f}, "
+                   f"specificity {r['specificity']:.4f}; see proportion_adjusted rows")
     for line in a["warnings"]:
         click.echo(f"warning: {line}", err=True)
     click.echo(_fmt(table))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import click
 
 from annotation import server
-from annotation.agreement import agreement, summary
+from annotation.agreement import agreement, coverage, summary, why_none
 from annotation.connection import studio_dir
 from annotation.expert import expert_queue
 from annotation.pull import pull
 from annotation.push import DEFAULT_BATCH, push
 from schemas.io import read_parquet, write_table
 from schemas.labels import DEFAULT_CATEGORIES
-from schemas.validate import validate
+from schemas.validate import validate_labels
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
                           help="Studio folder: server data, connection file, ledgers, pseudonym "
@@ -90,7 +90,7 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
     """Push SAMPLE as blinded tasks; each unit exactly once, however often it is run."""
     queue = None
     if expert_from:
-        labels = validate(read_parquet(expert_from), "labels", source=expert_from).to_pandas()
+        labels = validate_labels(read_parquet(expert_from), source=expert_from).to_pandas()
         queue = expert_queue(labels)
         click.echo(f"{len(queue)} unresolved unit(s) in {expert_from} for expert review")
         if not queue:
@@ -128,7 +128,10 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
                f"({r.added} new, of which {r.edits} "
                f"edits of earlier ones)" + (f"; {r.tasks_without_unit} annotated task(s) "
                                             f"without a unit_id left out"
-                                            if r.tasks_without_unit else ""))
+                                            if r.tasks_without_unit else "")
+               + f"; {r.no_decision} annotation(s) without a decision (no vote)"
+               + (f"; {r.migrated} earlier row(s) given the server's identity"
+                  if r.migrated else ""))
 
 
 @click.command("agreement")
@@ -138,18 +141,33 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the full table (every pair) as CSV, Parquet or JSON.")
 def agreement_cmd(labels: str, min_common: int, output: str | None) -> None:
-    """Krippendorff's alpha and pairwise Cohen's kappa per label field of LABELS."""
-    frame = validate(read_parquet(labels), "labels", source=labels).to_pandas()
+    """Krippendorff's alpha and pairwise Cohen's kappa per label field of LABELS, over the
+    units with two or more counted votes."""
+    frame = validate_labels(read_parquet(labels), source=labels).to_pandas()
     categories = [c.removeprefix("cat_") for c in frame.columns if c.startswith("cat_")]
     table = agreement(frame, categories, min_common=min_common)
     if output:
         import pyarrow as pa
 
         write_table(output, pa.Table.from_pandas(table, preserve_index=False))
+    cov = coverage(frame)
     if table.empty:
-        click.echo("no counted annotations: nothing to agree on")
+        click.echo(f"agreement: n/a: {why_none(cov)}")
         return
-    click.echo(summary(table).to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+    click.echo(f"over {cov['units']} unit(s) with two or more counted votes ({cov['ratings']} "
+               f"ratings; {cov['units_with_votes'] - cov['units']} unit(s) with one vote and "
+               f"{cov['no_decision']} annotation(s) without a decision left out)")
+    table_text = summary(table)
+    click.echo(table_text.to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+    na = table_text["alpha"].isna()
+    same = table_text.index[na & (table_text["units"] > 0)].tolist()
+    unpaired = table_text.index[na & (table_text["units"] == 0)].tolist()
+    if same:
+        click.echo(f"n/a for {', '.join(same)}: every rating is the same value, so alpha and "
+                   f"kappa are undefined (no variation to tell agreement from chance)")
+    if unpaired:
+        click.echo(f"n/a for {', '.join(unpaired)}: no unit has two ratings of it (severity "
+                   f"is rated only where both called the item sensitive)")
 
 
 COMMANDS = [studio, push_cmd, pull_cmd, agreement_cmd]

@@ -3,7 +3,8 @@
 Pure functions over a sample table (``design_weight``, ``inclusion_prob``, ``stratum``) and its
 manifest's design: :func:`recognise` the design, then Horvitz–Thompson totals, Hájek means and
 proportions, ratios and domains with linearized variances, intervals that never collapse,
-nonresponse adjustment, calibration, representation metrics and sample-size planning.
+nonresponse adjustment, annotator-error (Rogan–Gladen) adjustment, calibration, representation
+metrics and sample-size planning.
 """
 
 from .calibration import calibrate
@@ -17,13 +18,24 @@ from .intervals import (
     t_interval,
     wilson,
 )
+from .misclassification import (
+    Adjusted,
+    ErrorRates,
+    adjusted_proportion,
+    annotator_rates,
+    final_label_rates,
+    gold_rates,
+    rogan_gladen,
+)
 from .nonresponse import adjust, cell_codes, domain_rates, respondents, worst_case_bounds
 from .propensity import propensity_adjust
 from .tidy import COLUMNS, estimate_table
 
 __all__ = [
-    "COLUMNS", "Estimate", "SurveyDesign", "adjust", "calibrate", "cell_codes", "count_interval",
-    "domain_rates", "estimate_table", "hajek_mean", "ht_total", "korn_graubard",
-    "one_sided_bound", "propensity_adjust", "proportion_interval", "ratio", "recognise",
-    "respondents", "t_interval", "wilson", "worst_case_bounds",
+    "COLUMNS", "Adjusted", "ErrorRates", "Estimate", "SurveyDesign", "adjust",
+    "adjusted_proportion", "annotator_rates", "calibrate", "cell_codes", "count_interval",
+    "domain_rates", "estimate_table", "final_label_rates", "gold_rates", "hajek_mean",
+    "ht_total", "korn_graubard", "one_sided_bound", "propensity_adjust", "proportion_interval",
+    "ratio", "recognise", "respondents", "rogan_gladen", "t_interval", "wilson",
+    "worst_case_bounds",
 ]

@@ -10,7 +10,10 @@ row with ``ci_method = "no sampled unit"``. When the table has an ``adjudication
 nonresponse is adjusted (:mod:`.nonresponse`: within strata, cells or propensity classes), every
 estimate of a 0/1 ``y`` gets worst-case bounds (every missing label 0 / 1, with sampling error)
 and the missing-at-random ``assumption`` it rests on, and ``nonresponse_rate`` rows are added per
-weighting cell (``stratum=<h>`` or ``cell=<label>``) and per domain.
+weighting cell (``stratum=<h>`` or ``cell=<label>``) and per domain. With ``gold`` (gold truth
+and labels, or error rates), every proportion of a gold-labeled ``y`` gets a
+``proportion_adjusted`` row beside it: the Rogan–Gladen estimate corrected for the final label's
+error rates, its interval carrying their uncertainty (:mod:`.misclassification`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 from schemas import DesignError, Manifest, SchemaError
 from schemas.validate import rows_where
 
-from . import frame, nonresponse
+from . import frame, misclassification, nonresponse
 from .calibration import calibrate
 from .design import recognise
 from .estimators import Estimate, hajek_mean, ht_total
@@ -146,13 +149,63 @@ def _adjust(design, df: pd.DataFrame, responded: np.ndarray, by: str | None,
     return adjusted, rates, "strata", nonresponse.assumption("strata")
 
 
+GOLD_ASSUMPTION = ("the final label errs on the sample as on the {pos} positive and {neg} "
+                   "negative gold units (same review; gold units like the sampled ones)")
+
+
+def _gold_rates(gold, ys: list[str], df: pd.DataFrame, by: str | None, level: float,
+                source: str) -> dict:
+    """``{y: ErrorRates or {group: ErrorRates}}`` from ``(truth, labels)`` or given rates."""
+    if isinstance(gold, tuple | list):
+        if len(gold) != 2 or not all(isinstance(t, pd.DataFrame) for t in gold):
+            raise DesignError("gold must be (gold truth table, labels table) or error rates")
+        ids = df["unit_id"].astype(str) if "unit_id" in df.columns else None
+        rates = misclassification.gold_rates(gold[0], gold[1], ys, by, sample_ids=ids)
+    elif isinstance(gold, dict):
+        rates = dict(gold)
+        unknown = sorted(set(rates) - set(ys))
+        if unknown:
+            raise DesignError(f"error rates given for {unknown}, which are not y columns {ys}")
+    else:
+        raise DesignError("gold must be (gold truth table, labels table) or {y: ErrorRates}")
+    for y, r in rates.items():
+        grouped = isinstance(r, dict)
+        if grouped != bool(by):
+            raise DesignError(f"error rates of {y!r} are {'per group' if grouped else 'one set'}"
+                              f" but gold_by is {by!r}")
+        for g, one in (r.items() if grouped else [("", r)]):
+            misclassification.check_rates(one, level, f"{y}, group {g}" if g else y)
+    if by and by not in df.columns:
+        raise SchemaError(f"no gold group column {by!r}", source=source)
+    return rates
+
+
+def _gold_note(r, note: str) -> str:
+    parts = list(r.values()) if isinstance(r, dict) else [r]
+    text = GOLD_ASSUMPTION.format(pos=sum(p.positives for p in parts),
+                                  neg=sum(p.negatives for p in parts))
+    return f"{text}; {note}" if note else text
+
+
+def _gold_summary(rates: dict) -> dict:
+    out = {}
+    for y, r in rates.items():
+        for g, one in (r.items() if isinstance(r, dict) else [("", r)]):
+            out[f"{y}|{g}" if g else y] = {
+                "sensitivity": one.sensitivity, "specificity": one.specificity,
+                "positives": one.positives, "negatives": one.negatives,
+                "unresolved": one.unresolved}
+    return out
+
+
 def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                    level: float = 0.95, ci: str = "auto",
                    manifest: Manifest | dict | None = None, kind: str | None = None,
                    totals: dict[str, dict[str, float]] | None = None,
                    population: pd.DataFrame | None = None, accept_unsampled: bool = False,
                    nonresponse_by: str | None = None, nonresponse_model: str | None = None,
-                   nonresponse_warn: float = 0.05, source: str = "DATA") -> pd.DataFrame:
+                   nonresponse_warn: float = 0.05, gold=None, gold_by: str | None = None,
+                   source: str = "DATA") -> pd.DataFrame:
     """Estimates of every ``y`` overall and per domain, as a tidy table (module docstring).
 
     ``totals`` (``{column: {level: population count}}``) calibrates the weights to known
@@ -163,6 +216,9 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
     within classes of a response-propensity model on ``nonresponse_model`` columns; every
     estimate then carries worst-case bounds and the assumption, and domains whose nonresponse
     exceeds ``nonresponse_warn`` are listed in ``attrs["warnings"]``.
+    ``gold`` is ``(gold truth, labels)`` (tables of :func:`.misclassification.final_label_rates`)
+    or ``{y: ErrorRates}``; with ``gold_by`` (a column of both the sample and the gold truth) the
+    error rates are per group of units, ``{y: {group: ErrorRates}}``.
     """
     level = check_level(level)
     if not ys:
@@ -181,6 +237,8 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
     elif nonresponse_by or nonresponse_model:  # still check the request, so typos surface
         _adjust(full, df, np.ones(len(df), bool), nonresponse_by, nonresponse_model, source)
     resp = df.loc[responded].reset_index(drop=True)
+    rates_by_y = _gold_rates(gold, ys, df, gold_by, level, source) if gold is not None else {}
+    gold_groups = resp[gold_by].astype(str).to_numpy() if gold_by and rates_by_y else None
     if totals:
         design = calibrate(design, resp, totals, source=source)
     col = domain.partition("=")[0] if domain else None
@@ -197,8 +255,11 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
         y_full = pd.to_numeric(df[ycol], errors="coerce").to_numpy(np.float64) \
             if rates is not None and binary else None
         for k, (label, value, mask) in enumerate(domains):
+            adjust = binary and ycol in rates_by_y
             if not mask.any():
                 rows.append(_empty_row("proportion" if binary else "mean", ycol, label))
+                if adjust:
+                    rows.append(_empty_row("proportion_adjusted", ycol, label))
                 rows.append(_empty_row("total", ycol, label))
                 continue
             N_d = design.population if label == "all" else (sizes or {}).get(value)
@@ -210,6 +271,12 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
             if binary:
                 lo, hi, used = proportion_interval(mean, level, method)
                 rows.append(_row("proportion", ycol, label, mean, lo, hi, used, worst, note))
+                if adjust:
+                    a = misclassification.adjusted_proportion(
+                        design, y, rates_by_y[ycol], mask, gold_groups, level, method)
+                    rows.append(_row("proportion_adjusted", ycol, label, a.estimate, a.ci_low,
+                                     a.ci_high, a.method,
+                                     note=_gold_note(rates_by_y[ycol], note)))
             else:
                 lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
                 rows.append(_row("mean", ycol, label, mean, lo, hi, "t", note=note))
@@ -237,5 +304,6 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
     out.attrs.update(design=design.kind, basis=design.basis, sampled=len(df),
                      respondents=int(responded.sum()), calibrated=sorted(totals or {}),
                      interval=method, domain_sizes=size_basis, nonresponse=nr_method,
-                     assumption=note, warnings=warned, **represented)
+                     assumption=note, warnings=warned,
+                     misclassification=_gold_summary(rates_by_y), **represented)
     return out

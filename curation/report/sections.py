@@ -281,12 +281,15 @@ def labels_section(b: Builder, path: Path) -> None:
         f"{total['annotations']} annotations ({total['versions']} versions) by "
         f"{total['annotators']} annotators on {total['units']} units; "
         f"{total['units_with_overlap']} units counted twice or more; {total['skipped']} "
-        f"skipped, {total['unsure']} unsure.", "note")
+        f"skipped, {total['unsure']} unsure, {total['no_decision']} without a decision "
+        f"(no vote).", "note")
     if len(per):
-        b.add_figure(stacked_figure(per, "who", ["counted", "unsure", "skipped"],
+        b.add_figure(stacked_figure(per, "who", ["counted", "unsure", "skipped",
+                                                 "no_decision"],
                                     f"{name}: annotations per annotator", "annotations"),
                      f"{name}_annotators", "Latest annotations per annotator: counted "
-                                           "votes, unsure and skipped")
+                                           "votes, unsure, skipped and without a "
+                                           "decision")
         b.page.table(per.drop(columns="who"))
     if len(agree):
         b.add_figure(agreement_figure(agree, f"{name}: agreement per label field"),

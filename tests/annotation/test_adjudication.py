@@ -58,3 +58,49 @@ def test_an_unsure_expert_does_not_resolve():
     r = result([ann("a", 1, True), ann("a", 2, False),
                 ann("a", 3, True, stage="expert", unsure=True)])
     assert r.loc["a", "adjudication"] == "unresolved"
+
+
+def test_an_annotation_without_a_decision_is_no_vote_never_a_negative():
+    r = result([ann("a", 1, None), ann("a", 2, None),          # only "Show the content"
+                ann("b", 3, True, violence=True), ann("b", 4, None)])
+    assert r.loc["a", "adjudication"] == "unresolved" and pd.isna(r.loc["a", "sensitive"])
+    assert r.loc["a", "n_annotations"] == 0
+    assert r.loc["b", "adjudication"] == "unanimous" and r.loc["b", "sensitive"]
+    assert r.loc["b", "n_annotations"] == 1
+
+
+def test_fewer_votes_than_planned_is_incomplete_never_unanimous():
+    rows = [ann("a", 1, True, severity=2, violence=True),         # 1 of 2 planned
+            ann("b", 2, False), ann("b", 3, False),               # 2 of 2: unanimous
+            ann("c", 4, True), ann("c", 5, None),                 # 1 vote + no decision
+            ann("d", 6, True), ann("d", 7, False),                # tie of 2 of 3
+            ann("e", 8, False)]                                   # 1 of 1 planned
+    frame = pd.DataFrame(rows).assign(planned_votes=[2, 2, 2, 2, 2, 3, 3, 1])
+    r = adjudicate(frame, CATS).set_index("unit_id")
+    assert r.loc["a", "adjudication"] == "incomplete" and r.loc["a", "sensitive"]
+    assert r.loc["a", "cat_violence"] and r.loc["a", "severity"] == 2
+    assert r.loc["a", "n_annotations"] == 1 and r.loc["a", "planned_votes"] == 2
+    assert r.loc["b", "adjudication"] == "unanimous"
+    assert r.loc["c", "adjudication"] == "incomplete"
+    assert r.loc["d", "adjudication"] == "unresolved"
+    assert r.loc["e", "adjudication"] == "unanimous"
+    # without planned_votes in the labels, the least planned number is an argument
+    plain = adjudicate(pd.DataFrame(rows), CATS, votes=2).set_index("unit_id")
+    assert plain.loc["e", "adjudication"] == "incomplete"
+    assert plain.loc["b", "adjudication"] == "unanimous"
+
+
+def test_an_expert_decides_an_incomplete_unit():
+    frame = pd.DataFrame([ann("a", 1, True), ann("a", 2, False, stage="expert", updated=5)])
+    r = adjudicate(frame.assign(planned_votes=[3, 1]), CATS).set_index("unit_id")
+    assert r.loc["a", "adjudication"] == "expert" and not r.loc["a", "sensitive"]
+
+
+def test_the_same_annotation_id_from_two_servers_is_two_annotations():
+    rows = [{**ann("a", 7, True), "server": "ls-one", "project": "audit"},
+            {**ann("b", 7, False), "server": "ls-two", "project": "audit"},
+            {**ann("b", 7, True, updated=9), "server": "ls-two", "project": "audit"}]
+    r = result(rows)
+    assert set(r.index) == {"a", "b"}
+    assert r.loc["a", "adjudication"] == "unanimous" and r.loc["a", "sensitive"]
+    assert r.loc["b", "sensitive"] and r.loc["b", "n_annotations"] == 1  # latest version

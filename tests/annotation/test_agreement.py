@@ -94,3 +94,40 @@ def test_severity_counts_only_where_both_called_it_sensitive():
     table = agreement(labels(rows), categories=[], min_common=1)
     sev = table.query("field == 'severity' and measure == 'kappa'").iloc[0]
     assert sev["n_units"] == 6 and sev["value"] == pytest.approx(1.0)
+
+
+def test_only_units_with_two_counted_votes_count_and_the_basis_is_shown():
+    from annotation.agreement import coverage
+
+    rows = []
+    for i in range(6):  # u0..u5 rated by a and b; u6..u9 by a alone; u10 by b without decision
+        rows.append(dict(unit_id=f"u{i}", annotation_id=i, annotator="a", sensitive=i % 2 == 0))
+        rows.append(dict(unit_id=f"u{i}", annotation_id=100 + i, annotator="b",
+                         sensitive=i % 3 == 0))
+    for i in range(6, 10):
+        rows.append(dict(unit_id=f"u{i}", annotation_id=i, annotator="a", sensitive=True))
+    rows.append(dict(unit_id="u10", annotation_id=110, annotator="b", sensitive=None))
+    rows.append(dict(unit_id="u0", annotation_id=200, annotator="c", sensitive=None))
+    frame = labels(rows)
+    table = agreement(frame, categories=[], min_common=1)
+    alpha = table.query("field == 'sensitive' and measure == 'alpha'").iloc[0]
+    assert alpha["n_units"] == 6 and alpha["n_ratings"] == 12
+    assert summary(table).loc["sensitive", "ratings"] == 12
+    assert coverage(frame) == {"units_with_votes": 10, "units": 6, "ratings": 12,
+                               "no_decision": 2, "skipped_or_unsure": 0}
+
+
+def test_agreement_cli_says_why_when_no_unit_qualifies(tmp_path):
+    import pyarrow as pa
+
+    from schemas.io import write_parquet
+    from tests.cli import run
+
+    rows = [dict(unit_id=f"u{i}", annotation_id=i, annotator="a", sensitive=bool(i % 2),
+                 created_at=pd.Timestamp("2026-01-01", tz="UTC"), lead_time_s=1.0)
+            for i in range(5)]
+    path = tmp_path / "labels.parquet"
+    write_parquet(path, pa.Table.from_pandas(labels(rows), preserve_index=False))
+    code, text = run("agreement", str(path))
+    assert code == 0, text
+    assert "no unit has two or more counted votes" in text and "5 unit(s) with one" in text

@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from annotation.agreement import krippendorff_alpha
-from annotation.connection import client
+from annotation.connection import Connection, client, server_identity
 from annotation.projects import find_project, tasks_by_unit
 from annotation.templates import to_result
+from schemas.validate import validate_labels
 from tests.cli import run
 
 pytestmark = pytest.mark.studio
@@ -194,3 +195,104 @@ def test_pull_errors_leave_the_labels_untouched(studio, pushed):
         assert code == 1, text
         assert len(text.strip().splitlines()) == 1 and needle in text, text
         assert out.read_bytes() == before
+
+
+def export_files(studio) -> set[str]:
+    """Files the server's export folder holds (the sync export API writes two per call)."""
+    folder = studio.directory / "ls-data" / "export"
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+def test_pull_right_after_push_writes_an_empty_valid_labels_file(studio, demo, tmp_path):
+    code, text = run("push", demo["s60"], "--project", "pull-empty", "--dir", tmp_path,
+                     env=studio.env())
+    assert code == 0, text
+    out = tmp_path / "labels.parquet"
+    code, text = pull(studio, tmp_path, out, "pull-empty")
+    assert code == 0, text
+    table = validate_labels(pq.read_table(out), source=str(out))
+    assert table.num_rows == 0 and {"unit_id", "server", "sensitive"} <= set(table.column_names)
+    code, text = run("build", demo["s60"], out, "-o", tmp_path / "curated.parquet")
+    assert code == 0 and "unlabeled 60" in text, text
+
+
+@pytest.fixture(scope="module")
+def overlapping(studio, demo, tmp_path_factory):
+    """60 units pushed for 2 annotators on half of them; ann1 labels 30 units once each, the
+    last two submitted with "Show the content" ticked and no decision."""
+    where = tmp_path_factory.mktemp("overlap")
+    before = export_files(studio)
+    code, text = run("push", demo["s60"], "--project", "pull-overlap", "--dir", where,
+                     "--annotators", 2, "--overlap", 0.5, env=studio.env())
+    assert code == 0, text
+    units = pq.read_table(demo["s60"], columns=["unit_id"]).column(0).to_pylist()
+    ls = client(studio.conn)
+    project = find_project(ls, studio.conn, "pull-overlap")
+    tasks = tasks_by_unit(ls, studio.conn, project.id, units[:30])
+    own = client(studio.annotator("ann1"))
+    for i, unit in enumerate(units[:30]):
+        decision = None if i >= 28 else i % 4 == 0
+        own.annotations.create(id=tasks[unit][0]["id"], result=to_result(decision),
+                               lead_time=4.0)
+    out = where / "labels.parquet"
+    code, text = pull(studio, where, out, "pull-overlap")
+    assert code == 0, text
+    return where, units, out, text, before, project
+
+
+def test_undecided_annotations_are_no_votes_and_missing_votes_make_units_incomplete(
+        studio, demo, overlapping):
+    where, units, out, text, _, _ = overlapping
+    assert "2 annotation(s) without a decision (no vote)" in text
+    labels = pd.read_parquet(out).set_index("unit_id")
+    assert labels.loc[units[28:30], "sensitive"].isna().all()
+    assert labels.loc[units[:28], "sensitive"].notna().all()
+    planned = labels["planned_votes"]
+    assert set(planned) == {1, 2}  # the server's overlap cohort: k=2 for about half
+    code, text = run("build", demo["s60"], out, "-o", where / "curated.parquet")
+    assert code == 0, text
+    assert "2 without a decision" in text
+    cur = pd.read_parquet(where / "curated.parquet").set_index("unit_id")
+    decided = units[:28]
+    expected = planned.loc[decided].map({1: "unanimous", 2: "incomplete"})
+    assert (cur.loc[decided, "adjudication"] == expected).all()
+    assert (cur.loc[decided, "n_annotations"] == 1).all()
+    assert (cur.loc[units[28:30], "adjudication"] == "unresolved").all()
+    assert cur.loc[units[28:30], "sensitive"].isna().all()
+    code, text = run("agreement", out)
+    assert code == 0 and "no unit has two or more counted votes" in text, text
+
+
+def test_pulls_leave_no_export_on_the_server(studio, overlapping):
+    where, _, out, _, before, project = overlapping
+    assert pull(studio, where, out, "pull-overlap")[0] == 0
+    assert export_files(studio) == before
+    assert list(client(studio.conn).projects.exports.list(id=project.id)) == []
+
+
+def test_push_knows_its_ledger_under_another_spelling_of_the_url(studio, demo, overlapping):
+    where = overlapping[0]
+    env = {**studio.env(), "LABEL_STUDIO_URL": studio.url.replace("127.0.0.1", "localhost")}
+    code, text = run("push", demo["s60"], "--project", "pull-overlap", "--dir", where, env=env)
+    assert code == 0, text
+    assert "0 imported now, 60 already there" in text
+    assert server_identity(studio.conn) == server_identity(
+        Connection(env["LABEL_STUDIO_URL"], studio.conn.api_key))
+
+
+def test_labels_of_another_server_are_not_taken_for_edits(studio, demo, overlapping):
+    where, units, out, _, _, _ = overlapping
+    mine = pd.read_parquet(out)
+    # the same annotation ids, made on another server for other units, a day earlier
+    shift = dict(zip(units[:30], units[30:60], strict=True))
+    foreign = mine.assign(unit_id=mine["unit_id"].map(shift), server="ls-elsewhere",
+                          updated_at=mine["updated_at"] - pd.Timedelta(days=1))
+    other = where / "labels-other.parquet"
+    foreign.to_parquet(other, index=False)
+    code, text = pull(studio, where, other, "pull-overlap")
+    assert code == 0, text
+    assert f"({len(mine)} new, of which 0 edits" in text
+    code, text = run("build", demo["s60"], other, "-o", where / "both.parquet")
+    assert code == 0, text
+    cur = pd.read_parquet(where / "both.parquet")
+    assert (cur["adjudication"] != "unlabeled").all()  # no unit hidden by a shared id

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from annotation import server
+from annotation.connection import client
 from schemas.errors import AnnotationError
 from tests.cli import run
 
@@ -55,3 +57,18 @@ def test_busy_port_is_refused_not_silently_moved(studio, tmp_path):
 def test_status_and_down_without_a_server(tmp_path):
     assert run("studio", "status", "--dir", tmp_path) == (0, "down\n")
     assert run("studio", "down", "--dir", tmp_path) == (0, "Label Studio was not running\n")
+
+
+def test_server_log_is_private_and_keeps_no_token(studio):
+    who = studio.annotator("logcheck")  # signs up through the invite link, logged by the server
+    invite = client(studio.conn).organizations.get(
+        id=client(studio.conn).users.whoami().active_organization).token
+    log = studio.directory / "server.log"
+    deadline = time.monotonic() + 20
+    while "/user/signup/" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    text = log.read_text()
+    assert "/user/signup/" in text  # the request was logged, its token was not
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    for secret in (invite, studio.conn.api_key, who.api_key):
+        assert secret and secret not in text

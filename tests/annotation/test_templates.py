@@ -57,3 +57,33 @@ def test_bad_category_lists_are_refused(bad):
 def test_unknown_template_is_named(tmp_path):
     with pytest.raises(AnnotationError, match="nope.xml"):
         render(str(tmp_path / "nope.xml"))
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_the_decision_is_required_in_every_config(template):
+    root = ET.fromstring(render(template))
+    decision = [n for n in root.iter("Choices") if n.get("name") == "sensitive"]
+    assert len(decision) == 1 and decision[0].get("required") == "true"
+
+
+def test_a_custom_config_without_a_required_decision_is_refused(tmp_path):
+    text = render("catalogue").replace(' required="true"', "")
+    custom = tmp_path / "custom.xml"
+    custom.write_text(text.replace("<!--CATEGORIES-->", ""))
+    with pytest.raises(AnnotationError) as err:
+        render(str(custom))
+    assert "custom.xml" in str(err.value) and "required" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_annotation_without_a_decision_reads_as_no_decision():
+    only_shown = to_result(None)
+    assert [r["from_name"] for r in only_shown] == ["reveal"]
+    got = parse_result(only_shown, ["violence"])
+    assert got["sensitive"] is None and got["cat_violence"] is False
+    assert got["severity"] is None and got["unsure"] is False
+    assert parse_result([], ["violence"])["sensitive"] is None
+    # a "no" clears categories that may linger from a changed mind
+    lingering = to_result(False) + [{"from_name": "categories", "type": "choices",
+                                     "value": {"choices": ["violence"]}}]
+    assert parse_result(lingering, ["violence"])["cat_violence"] is False

@@ -27,7 +27,7 @@ def sample_path(tmp_path):
 
 
 def annotation(unit, aid, sensitive, *, annotator="a1", stage="review", skipped=False,
-               unsure=False, severity=None, violence=False):
+               unsure=False, severity=None, violence=False, **extra):
     row = dict(unit_id=unit, annotation_id=aid, annotator=annotator,
                created_at=pd.Timestamp("2026-03-01", tz="UTC"),
                updated_at=pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(seconds=aid),
@@ -35,13 +35,15 @@ def annotation(unit, aid, sensitive, *, annotator="a1", stage="review", skipped=
                severity=severity, note=None, project="audit", stage=stage)
     row.update({f"cat_{c}": False for c in DEFAULT_CATEGORIES})
     row["cat_violence"] = violence
-    return row
+    return {**row, **extra}
 
 
 def write_labels(path, rows):
     frame = pd.DataFrame(rows)
     frame["severity"] = frame["severity"].astype("Int64")
     frame["note"] = frame["note"].astype("string")
+    if frame["sensitive"].map(lambda v: v is None or isinstance(v, bool)).all():
+        frame["sensitive"] = frame["sensitive"].astype("boolean")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
     return path
 
@@ -124,7 +126,7 @@ def test_empty_labels_give_an_all_unlabeled_table(sample_path, tmp_path):
 
 @pytest.mark.parametrize("problem, message", [
     ("stray", "labeled unit_id(s) are not in the sample"),
-    ("no_field", "missing label field(s) ['unsure']"),
+    ("no_field", "lacks column(s) ['unsure']"),
     ("tampered", "does not match its manifest's content hash"),
 ])
 def test_bad_inputs_are_one_line_errors_and_write_nothing(sample_path, tmp_path, problem,
@@ -146,3 +148,78 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(sample_path, tmp_path,
     assert not out.exists()
     with pytest.raises(SchemaError):
         build_curated(sample_path, labels)
+
+
+def build(*args):
+    result = CliRunner().invoke(cli, ["build", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def test_annotations_without_a_decision_are_no_votes_never_negatives(sample_path, tmp_path):
+    units, _ = units_of(sample_path)
+    # "Show the content" ticked and submitted, nothing decided: sensitive is null everywhere
+    rows = [annotation(units[0], 1, None), annotation(units[0], 2, None, annotator="a2"),
+            annotation(units[1], 3, None), annotation(units[2], 4, True, violence=True),
+            annotation(units[2], 5, None, annotator="a2")]
+    labels = write_labels(tmp_path / "labels.parquet", rows)
+    out = tmp_path / "curated.parquet"
+    code, text = build(sample_path, labels, "-o", out)
+    assert code == 0, text
+    frame = pq.read_table(out).to_pandas().set_index("unit_id")
+    assert (frame.loc[[units[0], units[1]], "adjudication"] == "unresolved").all()
+    assert frame.loc[[units[0], units[1]], "sensitive"].isna().all()
+    assert frame.loc[units[2], "sensitive"] and frame.loc[units[2], "n_annotations"] == 1
+    assert "4 without a decision" in text and "1 counted of 5 annotations" in text
+    # every annotation undecided: no unit is a negative, no unit is unanimous
+    all_null = write_labels(tmp_path / "null.parquet",
+                            [annotation(u, i, None) for i, u in enumerate(units[:10])])
+    cur = build_curated(sample_path, all_null).table.to_pandas()
+    assert not cur["adjudication"].isin(["unanimous", "majority"]).any()
+    assert cur["sensitive"].isna().all()
+
+
+def test_fewer_votes_than_planned_is_incomplete(sample_path, tmp_path):
+    units, _ = units_of(sample_path)
+    rows = [annotation(units[0], 1, False, planned_votes=2),            # 1 of 2
+            annotation(units[1], 2, True, planned_votes=2, violence=True, severity=2),
+            annotation(units[1], 3, True, annotator="a2", planned_votes=2, violence=True,
+                       severity=2),                                       # 2 of 2
+            annotation(units[2], 4, False, planned_votes=1)]             # 1 of 1
+    labels = write_labels(tmp_path / "labels.parquet", rows)
+    out = tmp_path / "curated.parquet"
+    code, text = build(sample_path, labels, "-o", out)
+    assert code == 0, text
+    frame = validate(pq.read_table(out), "curated").to_pandas().set_index("unit_id")
+    assert frame.loc[units[0], "adjudication"] == "incomplete"
+    assert frame.loc[units[0], "sensitive"] == False  # noqa: E712 (a respondent, its vote)
+    assert frame.loc[units[1], "adjudication"] == "unanimous"
+    assert frame.loc[units[2], "adjudication"] == "unanimous"
+    assert "1 unit(s) incomplete" in text
+    report = build_curated(sample_path, labels).nonresponse
+    assert report["incomplete"].sum() == 1
+    assert report["final"].sum() == 3  # incomplete units are respondents
+    # --votes: every unit planned for at least that many
+    code, text = build(sample_path, labels, "-o", out, "--votes", 2)
+    assert code == 0 and "2 unit(s) incomplete" in text
+    assert read_manifest(out).inputs["votes"] == 2
+
+
+@pytest.mark.parametrize("verb", ["build", "agreement", "report"])
+def test_a_labels_file_breaking_the_label_contract_is_a_one_line_error(sample_path, tmp_path,
+                                                                       verb):
+    units, _ = units_of(sample_path)
+    rows = [annotation(units[0], 1, "yes"), annotation(units[1], 2, "no"),
+            annotation(units[2], 3, True)]
+    rows[2]["sensitive"] = "yes"
+    labels = write_labels(tmp_path / "labels.parquet", rows)
+    out = tmp_path / "out"
+    args = {"build": ["build", sample_path, labels, "-o", out / "c.parquet"],
+            "agreement": ["agreement", labels, "-o", out / "a.csv"],
+            "report": ["report", "--labels", labels, "-o", out]}[verb]
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {labels}: "), result.output
+    assert "column 'sensitive'" in lines[0] and "expected boolean" in lines[0]
+    assert "rows 0, 1, 2" in lines[0] and "Traceback" not in result.output
+    assert not out.exists()
