@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from curation.estimation.intervals import korn_graubard, one_sided_bound
+from curation.estimation.intervals import korn_graubard, one_sided_bound, proportion_interval
 from tests.curation.estimation.coverage import hard_population, run
 
 
@@ -114,13 +114,19 @@ METHODS = {
     "gamma-maxpos": lambda e, lv: gamma(e, lv, e.nonzero_weight_max / e.weight_sum),
     "gamma-maxpos-midp": lambda e, lv: gamma_midp(e, lv, e.nonzero_weight_max / e.weight_sum),
     "gamma-mean-midp": lambda e, lv: gamma_midp(e, lv, 1.0 / e.n),
+    "gamma-vmax-midp": lambda e, lv: gamma_midp(e, lv, max(e.var / max(e.estimate, 1e-300),
+                                                            1.0 / e.n)),
+    "library": lambda e, lv: proportion_interval(e, lv, "gamma")[:2],
+    "gamma-kish-midp": lambda e, lv: gamma_midp(e, lv, 1.0 / e.kish_n),
+    "gamma-gm-midp": lambda e, lv: gamma_midp(e, lv, 1.0 / np.sqrt(e.n * e.kish_n)),
     "gamma-r2-midp": lambda e, lv: gamma_midp(e, lv, _ratio_weight(e, 2.0)),
     "gamma-r3-midp": lambda e, lv: gamma_midp(e, lv, _ratio_weight(e, 3.0)),
     "gamma-pos-midp": lambda e, lv: gamma_midp(e, lv, e.estimate / max(e.nonzero, 1)),
 }
 
 POPULATIONS = {"weak score (AUC≈0.83), p=0.4%": dict(prevalence=0.004, separation=1.35, seed=11),
-               "strong score (AUC≈0.96), p=0.3%": dict(prevalence=0.003, separation=2.5, seed=12)}
+               "strong score (AUC≈0.96), p=0.3%": dict(prevalence=0.003, separation=2.5, seed=12),
+               "unrelated score (AUC 0.5), p=1%": dict(prevalence=0.01, separation=0.0, seed=13)}
 
 
 def main() -> None:
@@ -131,10 +137,13 @@ def main() -> None:
     ap.add_argument("--out", default="interval_study.csv")
     ap.add_argument("--designs", default="", help="comma-separated subset of the designs")
     ap.add_argument("--methods", default="", help="comma-separated subset of the methods")
+    ap.add_argument("--populations", default="", help="comma-separated indices (0, 1, 2)")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     frames = []
-    for name, kw in POPULATIONS.items():
+    for k, (name, kw) in enumerate(POPULATIONS.items()):
+        if args.populations and str(k) not in args.populations.split(","):
+            continue
         t0 = time.perf_counter()
         pop = hard_population(args.n_items, **kw)
         methods = {k: (lambda e, lv, kind, f=f: f(e, lv)) for k, f in METHODS.items()

@@ -30,8 +30,9 @@ def _fmt(df) -> str:
 @click.option("--domain", help="Domain column (COL or COL=VALUE) cutting across strata.")
 @click.option("--level", default="0.95", show_default=True, help="Confidence level in (0, 1).")
 @click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
-              help="Interval for proportions: auto = mid-p gamma for rare ones (Korn–Graubard "
-                   "when min(p, 1-p) > 0.1); beta = Korn–Graubard as R's svyciprop.")
+              help="Interval for proportions: auto = Korn–Graubard under stratified SRS, mid-p "
+                   "gamma for rare ones under Poisson/importance designs; beta = Korn–Graubard "
+                   "as R's svyciprop.")
 @click.option("--design", "kind", type=click.Choice(["srswor", "poisson"]),
               help="Override the design (default: from the manifest, else inferred).")
 @click.option("--manifest", "manifest_path", type=click.Path(),

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from .design import SurveyDesign
 
@@ -36,6 +37,7 @@ class Estimate:
     weight_max: float = float("nan")
     nonzero: int = -1
     nonzero_weight_max: float = float("nan")
+    lighter_positives_p: float = float("nan")
 
     @property
     def se(self) -> float:
@@ -74,7 +76,20 @@ def _finish(design: SurveyDesign, est: float, var: float, d: np.ndarray,
     kish = float(w.sum() ** 2 / np.dot(w, w)) if w.size else 0.0
     return Estimate(float(est), float(var), int(d.sum()), design.df(d), float(deff),
                     float(w.sum()), kish, _max_weight(w),
-                    int(np.count_nonzero(y[d])), _max_weight(w[y[d] != 0]))
+                    int(np.count_nonzero(y[d])), _max_weight(w[y[d] != 0]),
+                    lighter_positives(w, y[d]))
+
+
+def lighter_positives(w: np.ndarray, y: np.ndarray) -> float:
+    """One-sided p-value (Mann–Whitney) that a 0/1 ``y``'s positives carry lighter weights than
+    its negatives: small when the design's size measure predicts ``y`` (positives oversampled),
+    NaN for a non-binary ``y`` or when either group is empty."""
+    if y.size == 0 or not np.isin(y, (0.0, 1.0)).all():
+        return float("nan")
+    pos, neg = w[y == 1.0], w[y == 0.0]
+    if not pos.size or not neg.size or np.ptp(w) == 0:
+        return float("nan")
+    return float(stats.mannwhitneyu(pos, neg, alternative="less").pvalue)
 
 
 def _max_weight(w: np.ndarray) -> float:

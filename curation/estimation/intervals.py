@@ -11,13 +11,17 @@ the scale of ``Ŷ_d/N_d`` (``N_d`` the domain's size), multiplied back by ``N_d`
 undercovers such skewed, rare counts (Monte Carlo: 0.91 at 0.5% prevalence).
 
 Which method by default (``auto``), chosen by Monte Carlo (bench/ESTIMATION.md, "Intervals under
-skew"): the mid-p gamma interval (:func:`gamma_interval`) under every design. Under Poisson, Poisson
-PPS and priority designs a few positives carry large weights and the estimator is right-skewed:
+skew"): under stratified SRSWOR, Korn–Graubard, which holds there (it is Clopper–Pearson on the
+effective size; a mid-p interval dipped to 0.931 at one (n, p)). Under Poisson, Poisson PPS and
+priority designs a few positives carry large weights and the estimator is right-skewed:
 Korn–Graubard's upper bound then misses up to 7% of the time in a domain (a 95% interval may miss
-2.5% per tail). Under stratified SRSWOR Korn–Graubard holds but over-covers (0.967 under Neyman
-allocation), where the mid-p gamma interval is nominal and narrower. The gamma interval rests on a
-Poisson premise (rare events): for ``min(p, 1-p) > 0.1`` it is Korn–Graubard (and says so in
-``ci_method``). ``beta`` stays for output comparable with R ``svyciprop(method="beta")``.
+2.5% per tail), so ``auto`` is the mid-p gamma interval (:func:`gamma_interval`), whose extra
+count weighs (:func:`unseen_weight`) a mean sampled unit when the size measure demonstrably
+predicts the label, else a mean population unit: with a label the score was not built for,
+positives are spread over heavily weighted units and the smaller weight misses high 5–6% of the
+time. The gamma interval rests on a Poisson premise (rare events): for ``min(p, 1-p) > 0.1`` it
+is Korn–Graubard (and says so in ``ci_method``). ``beta`` everywhere gives output comparable with
+R ``svyciprop(method="beta")``.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from schemas import DesignError
 from .estimators import Estimate
 
 METHODS = ("auto", "beta", "gamma", "wilson", "normal")
-AUTO = {"srswor": "gamma", "poisson": "gamma"}  # by design kind; bench/ESTIMATION.md says why
+AUTO = {"srswor": "beta", "poisson": "gamma"}  # by design kind; bench/ESTIMATION.md says why
 RARE = 0.1  # the gamma interval's Poisson premise: min(p, 1-p) at most this, else Korn–Graubard
+INFORMED = 0.05  # the size measure predicts y when its positives are this clearly lighter
 CENSUS_TOLERANCE = 1e-12  # a variance below this × p(1-p) is rounding noise of an exact 0
 
 
@@ -79,6 +84,20 @@ def korn_graubard(p: float, var: float, n: int, df: int, level: float) -> tuple[
     lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1.0 - p) + 1.0)
     hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1.0, n_eff * (1.0 - p))
     return float(lo), float(hi)
+
+
+def unseen_weight(e: Estimate) -> float:
+    """The normalized weight of "one more positive" in :func:`gamma_interval`.
+
+    A positive the sample missed may carry any weight. When the design's size measure predicts
+    the label (its positives carry lighter weights than its negatives, one-sided Mann–Whitney
+    p < :data:`INFORMED`), the mean weight of a sampled unit, ``1/n``; otherwise — a label the
+    score was not built for, or equal weights — the mean weight of a population unit,
+    ``Σw²/(Σw)² = 1/n_Kish``, which is what a positive placed at random weighs.
+    """
+    if np.isfinite(e.lighter_positives_p) and e.lighter_positives_p < INFORMED:
+        return 1.0 / e.n
+    return 1.0 / e.kish_n if np.isfinite(e.kish_n) and e.kish_n > 0 else 1.0 / e.n
 
 
 def gamma_interval(p: float, var: float, a: float, level: float) -> tuple[float, float]:
@@ -139,10 +158,11 @@ def proportion_interval(e: Estimate, level: float, method: str = "beta",
     if method == "beta":
         lo, hi = korn_graubard(p, e.var, e.n, e.df, level)
     elif method == "gamma" and min(p, 1.0 - p) <= RARE:
+        a = unseen_weight(e)
         if p <= 0.5:
-            lo, hi = gamma_interval(p, e.var, 1.0 / e.n, level)
+            lo, hi = gamma_interval(p, e.var, a, level)
         else:  # the rare outcome is the negative one: the interval of 1 - p, reflected
-            q_lo, q_hi = gamma_interval(1.0 - p, e.var, 1.0 / e.n, level)
+            q_lo, q_hi = gamma_interval(1.0 - p, e.var, a, level)
             lo, hi = 1.0 - q_hi, 1.0 - q_lo
     elif method == "gamma":  # not rare: no skew to correct, Korn–Graubard holds
         lo, hi = korn_graubard(p, e.var, e.n, e.df, level)

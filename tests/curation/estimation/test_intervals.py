@@ -64,8 +64,9 @@ def test_gamma_interval_is_the_mid_p_poisson_interval_for_equal_weights(x):
     assert lo * n == pytest.approx(lower, rel=1e-8)
 
 
-def test_auto_is_the_mid_p_gamma_interval_under_every_design():
-    assert resolve_method("auto", "poisson") == resolve_method("auto", "srswor") == "gamma"
+def test_auto_is_korn_graubard_under_srswor_and_mid_p_gamma_under_importance_designs():
+    assert resolve_method("auto", "poisson") == "gamma"
+    assert resolve_method("auto", "srswor") == "beta"
     assert resolve_method("beta", "poisson") == "beta"
     with pytest.raises(Exception, match="unknown interval method 'nope'"):
         resolve_method("nope", "poisson")
@@ -75,3 +76,27 @@ def test_gamma_upper_bound_rises_with_the_weight_an_unseen_positive_may_carry():
     base = gamma_interval(0.004, 1e-6, 0.0, 0.95)
     wider = gamma_interval(0.004, 1e-6, 1 / 2000, 0.95)
     assert wider[1] > base[1] and wider[0] >= base[0] - 1e-12
+
+
+def test_unseen_positive_weighs_a_population_unit_unless_the_score_predicts_the_label():
+    from dataclasses import replace
+
+    from curation.estimation.intervals import unseen_weight
+
+    e = Estimate(0.01, 1e-5, 2000, 1999, 1.0, 1.0, 800.0)
+    assert unseen_weight(e) == 1 / 800  # no evidence: a positive placed at random (1/n_Kish)
+    assert unseen_weight(replace(e, lighter_positives_p=0.3)) == 1 / 800
+    assert unseen_weight(replace(e, lighter_positives_p=0.001)) == 1 / 2000  # oversampled
+
+
+def test_lighter_positives_detects_a_score_that_oversamples_positives():
+    from curation.estimation.estimators import lighter_positives
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(3000) < 0.02).astype(float)
+    informed = np.where(y == 1, rng.uniform(1, 5, 3000), rng.uniform(3, 30, 3000))
+    unrelated = rng.uniform(1, 30, 3000)
+    assert lighter_positives(informed, y) < 1e-6
+    assert lighter_positives(unrelated, y) > 0.05
+    assert np.isnan(lighter_positives(np.full(3000, 4.0), y))  # equal weights: nothing to test
+    assert np.isnan(lighter_positives(unrelated, rng.random(3000)))  # not a 0/1 label
