@@ -396,7 +396,7 @@ def study(reps: int = REPS, N: int = 50_000, n: int = 1500, prevalence: float = 
                 lo, hi, _ = proportion_interval(q, level, interval)
                 tally.add(tag, "unadjusted", "all", q.estimate, lo, hi)
                 tally.add(tag, "p_obs interval", f"E[p_obs] {scheme}", q.estimate, lo, hi)
-                a = adjusted_proportion(d, y, r, level=level, interval=interval)
+                a = adjusted_proportion(d, y, r, level=level)  # the default: mid-p gamma piece
                 est = a.estimate.estimate
                 tally.add(tag, "mover (default)", "all", est, a.ci_low, a.ci_high)
                 b = adjusted_proportion(d, y, r, level=level, interval=interval,
