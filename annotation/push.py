@@ -15,13 +15,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 from tqdm import tqdm
 
-from schemas.io import read_parquet
+from schemas.errors import AnnotationError
+from schemas.io import read_parquet, write_parquet
 from schemas.labels import DEFAULT_CATEGORIES
 from schemas.validate import validate
 
 from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
+from .gold import mix_gold
 from .ledger import Ledger
 from .projects import ensure_project, slug, tasks_by_unit
 from .pseudonym import load_key
@@ -44,11 +47,18 @@ class PushResult:
     recovered: int
     duplicates_deleted: int
     ledger: Path
+    gold: int = 0
+    gold_truth: Path | None = None
 
 
 def ledger_path(project: str, directory: str | os.PathLike | None = None) -> Path:
     """Default ledger file of a project: ``<studio dir>/ledgers/<project>.json``."""
     return studio_dir(directory) / "ledgers" / f"{slug(project)}.json"
+
+
+def gold_truth_path(project: str, directory: str | os.PathLike | None = None) -> Path:
+    """Where a push keeps the truth of the gold units it mixed in: ``<studio dir>/gold/``."""
+    return studio_dir(directory) / "gold" / f"{slug(project)}.parquet"
 
 
 def progress_disabled() -> bool | None:
@@ -63,13 +73,18 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
          batch_size: int = DEFAULT_BATCH, ledger: str | os.PathLike | None = None,
          stage: str = "review", units: list[str] | None = None,
          review: dict[str, str] | None = None,
-         directory: str | os.PathLike | None = None) -> PushResult:
+         directory: str | os.PathLike | None = None,
+         gold_path: str | os.PathLike | None = None, gold_rate: float = 0.05,
+         gold_seed: int = 0) -> PushResult:
     """Push the sample at ``sample_path`` to project ``project`` (created when missing).
 
     Everything that can fail on the local side (sample contract, catalogue join, config) is
     checked before the server is contacted; the server, key and project are checked before the
     ledger is written. ``units`` restricts the push to those unit ids (the expert queue) and
     ``review`` adds to their tasks what the annotators answered (see :func:`expert_queue`).
+    ``gold_path`` (known-answer units, :func:`~annotation.gold.mix_gold`) mixes gold tasks into
+    the queue at ``gold_rate``; their truth is written to :func:`gold_truth_path` before any
+    task leaves the machine, and never sent.
     """
     sample = validate(read_parquet(sample_path), "sample", source=str(sample_path))
     if units is not None:
@@ -85,6 +100,12 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
                         source=str(sample_path))
     for task in tasks if review else ():
         task["data"]["review"] = review.get(task["data"]["unit_id"], "")
+    truth = None
+    if gold_path is not None:
+        if units is not None or review:
+            raise AnnotationError("gold units go to the review queue, not the expert queue")
+        tasks, truth = mix_gold(tasks, read_parquet(gold_path).to_pandas(), gold_rate,
+                                gold_seed, source=str(gold_path))
     config = render(template or sample_kind(sample.column_names), categories,
                     audio=any("audio_url" in t["data"] for t in tasks), expert=bool(review))
     conn = conn or resolve(directory)
@@ -92,6 +113,11 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
     ls = client(conn, timeout=300.0)
     book = Ledger.load(ledger or ledger_path(project, directory), server_identity(ls, conn),
                        project, url=conn.url)
+    truth_path = None
+    if truth is not None:
+        truth_path = gold_truth_path(project, directory)
+        truth_path.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet(truth_path, pa.Table.from_pandas(truth, preserve_index=False))
     proj, created = ensure_project(ls, conn, project, config, stage, annotators, overlap)
     book.rebind(int(proj.id))
     book.stage = stage
@@ -112,7 +138,8 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
             imported += len(batch)
             bar.update(len(batch))
     return PushResult(project, int(proj.id), created, len(tasks), imported,
-                      len(tasks) - len(todo), recovered, dup_deleted, book.path)
+                      len(tasks) - len(todo), recovered, dup_deleted, book.path,
+                      0 if truth is None else len(truth), truth_path)
 
 
 def _array(values: list[str]):

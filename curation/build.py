@@ -90,7 +90,8 @@ def vote_counts(labels: pd.DataFrame, curated: pa.Table) -> dict:
 
 def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
                   inputs: dict, sample_source: str = "sample",
-                  labels_source: str = "labels", votes: int = 1) -> Curated:
+                  labels_source: str = "labels", votes: int = 1,
+                  gold_units: list[str] | tuple[str, ...] = ()) -> Curated:
     """The curated table of a sample table and a labels table (both already read).
 
     Parameters
@@ -102,6 +103,9 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
     sample_source, labels_source : file names for error messages.
     votes : the least number of votes planned for every unit (beside the ``planned_votes``
         the labels carry); a unit with fewer counted votes is ``incomplete``.
+    gold_units : ids of known-answer units mixed into the review (``curate push --gold``):
+        their labels are set aside (they measure the annotators, not the population) and
+        recorded in the manifest, so a rebuild sets aside the same ones.
     """
     validate(sample, "sample", source=sample_source)
     if content_hash(sample) != sample_manifest.content_hash:
@@ -112,11 +116,20 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
     categories = categories_of(labels)
     frame = labels.to_pandas()
     sample_ids = sample.column("unit_id").to_pylist()
+    gold = set(map(str, gold_units))
+    clash = sorted(gold & set(map(str, sample_ids)))
+    if clash:
+        raise SchemaError(f"{len(clash)} gold unit id(s) are sampled units (e.g. {clash[:5]}): "
+                          f"gold units must be apart from the sample", source=labels_source)
+    is_gold = frame["unit_id"].astype(str).isin(gold).to_numpy()
+    gold_seen = sorted(set(frame.loc[is_gold, "unit_id"].astype(str)))
+    frame = frame.loc[~is_gold].reset_index(drop=True)
     stray = sorted(set(frame["unit_id"]) - set(sample_ids))
     if stray:
         raise SchemaError(f"{len(stray)} labeled unit_id(s) are not in the sample "
                           f"{sample_source} (e.g. {stray[:5]}): pull the labels of the project "
-                          f"this sample was pushed to", source=labels_source)
+                          f"this sample was pushed to (gold units: pass their truth file with "
+                          f"--gold)", source=labels_source)
     final = adjudicate(frame, categories, votes=votes) if len(frame) else None
     fields = ["sensitive", *[f"cat_{c}" for c in categories], "severity", *ADDED]
     clash = [c for c in fields if c in sample.column_names]
@@ -135,8 +148,11 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
         prn=dict(sample_manifest.prn), population=dict(sample_manifest.population),
         allocation=list(sample_manifest.allocation), content_hash=content_hash(table),
         package_version=package_version(),
-        inputs={**inputs, "categories": categories, **({"votes": votes} if votes != 1 else {})})
-    return Curated(table, manifest, nonresponse_report(table), vote_counts(frame, table))
+        inputs={**inputs, "categories": categories, **({"votes": votes} if votes != 1 else {}),
+                **({"gold_units": gold_seen} if gold_seen else {})})
+    counts = {**vote_counts(frame, table), "gold_annotations": int(is_gold.sum()),
+              "gold_units": len(gold_seen)}
+    return Curated(table, manifest, nonresponse_report(table), counts)
 
 
 def _column(joined: pd.DataFrame, name: str, n: int) -> pa.Array:
@@ -179,9 +195,17 @@ def read_labels(path: str | Path) -> tuple[pa.Table, Manifest | None]:
     return table, manifest
 
 
-def build_curated(sample_path: str | Path, labels_path: str | Path, votes: int = 1) -> Curated:
+def build_curated(sample_path: str | Path, labels_path: str | Path, votes: int = 1,
+                  gold_path: str | Path | None = None) -> Curated:
     """Join the sample at ``sample_path`` with the labels at ``labels_path`` (see module doc);
-    ``votes``: see :func:`curate_tables`."""
+    ``votes``, and the gold units of the truth file at ``gold_path``: see
+    :func:`curate_tables`."""
+    gold_units: list[str] = []
+    if gold_path is not None:
+        truth = read_parquet(gold_path)
+        if "unit_id" not in truth.column_names:
+            raise SchemaError("a gold truth file needs a unit_id column", source=str(gold_path))
+        gold_units = [str(u) for u in truth.column("unit_id").to_pylist()]
     sample = read_parquet(sample_path)
     sample_manifest = read_manifest(sample_path)
     if sample_manifest.kind != "sample":
@@ -193,4 +217,4 @@ def build_curated(sample_path: str | Path, labels_path: str | Path, votes: int =
     return curate_tables(sample.replace_schema_metadata(None), sample_manifest,
                          labels.replace_schema_metadata(None), inputs,
                          sample_source=str(sample_path), labels_source=str(labels_path),
-                         votes=votes)
+                         votes=votes, gold_units=gold_units)

@@ -202,7 +202,8 @@ def _rebuild_curated(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
               "labels": describe_input(l_rel, labels, l_man)}
     curated = curate_tables(sample.replace_schema_metadata(None), s_man,
                             labels.replace_schema_metadata(None), inputs, s_rel, l_rel,
-                            votes=int(stored.inputs.get("votes", 1)))
+                            votes=int(stored.inputs.get("votes", 1)),
+                            gold_units=stored.inputs.get("gold_units", ()))
     return curated, f"rebuilt from {s_rel} and {l_rel}", diffs
 
 

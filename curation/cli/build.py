@@ -17,11 +17,15 @@ from curation.build import build_curated
 @click.option("--votes", default=1, show_default=True, type=click.IntRange(min=1),
               help="Votes planned for every unit at least (beside the planned_votes `curate "
                    "pull` records); a unit with fewer counted votes is 'incomplete'.")
-def build_cmd(sample: str, labels: str, output: str, votes: int) -> None:
+@click.option("--gold", "gold_path", type=click.Path(dir_okay=False),
+              help="Truth of the gold units `curate push --gold` mixed in: their labels are "
+                   "set aside (they measure the annotators, for `curate estimate`).")
+def build_cmd(sample: str, labels: str, output: str, votes: int, gold_path: str | None) -> None:
     """Join SAMPLE with its pulled LABELS through adjudication: one row per sampled unit."""
-    if Path(output).resolve() in (Path(sample).resolve(), Path(labels).resolve()):
+    inputs = [Path(p).resolve() for p in (sample, labels, gold_path) if p]
+    if Path(output).resolve() in inputs:
         raise click.UsageError("OUTPUT would overwrite an input")
-    curated = build_curated(sample, labels, votes=votes)
+    curated = build_curated(sample, labels, votes=votes, gold_path=gold_path)
     curated.write(output)
     report = curated.nonresponse
     click.echo(report.to_string(index=False))
@@ -35,6 +39,9 @@ def build_cmd(sample: str, labels: str, output: str, votes: int) -> None:
                f"{v.get('no_decision', 0)} without a decision (no vote, never a negative); "
                f"{v.get('incomplete', 0)} unit(s) incomplete (fewer votes than planned, "
                f"labeled by the votes they have)")
+    if v.get("gold_units"):
+        click.echo(f"gold: {v['gold_annotations']} annotation(s) of {v['gold_units']} gold "
+                   f"unit(s) set aside (for `curate estimate --gold-labels`)")
     click.echo(f"wrote {output} ({len(curated)} units, content hash "
                f"{curated.manifest.content_hash[:12]})")
 

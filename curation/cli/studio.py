@@ -82,12 +82,22 @@ def status_cmd(directory: str | None) -> None:
               help="Labels of the review project: push only its unresolved units, to an "
                    "expert-stage PROJECT whose decision wins (name it REVIEW-PROJECT-expert "
                    "and `curate pull` reads it with the review project).")
+@click.option("--gold", "gold_path", type=click.Path(dir_okay=False),
+              help="Known-answer units (Parquet: unit_id, sensitive and the task's fields) to "
+                   "mix into the queue; their truth stays in <dir>/gold/<project>.parquet.")
+@click.option("--gold-rate", type=float, default=0.05, show_default=True,
+              help="Share of gold tasks in the queue, in [0, 0.5].")
+@click.option("--gold-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which gold units go where (a repeated push mixes the same ones).")
 @DIR_OPTION
 def push_cmd(sample: str, project: str, template: str | None, catalogue: str | None,
              categories: str | None, annotators: int | None, overlap: float | None,
              predictions: bool, batch_size: int, ledger: str | None, expert_from: str | None,
+             gold_path: str | None, gold_rate: float, gold_seed: int,
              directory: str | None) -> None:
     """Push SAMPLE as blinded tasks; each unit exactly once, however often it is run."""
+    if gold_path and expert_from:
+        raise click.UsageError("--gold mixes into the review queue: not with --expert-from")
     queue = None
     if expert_from:
         labels = validate_labels(read_parquet(expert_from), source=expert_from).to_pandas()
@@ -99,12 +109,16 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
              categories=_categories(categories), annotators=annotators, overlap=overlap,
              predictions=predictions, batch_size=batch_size, ledger=ledger,
              stage="expert" if queue else "review", units=list(queue) if queue else None,
-             review=queue, directory=directory)
+             review=queue, directory=directory, gold_path=gold_path, gold_rate=gold_rate,
+             gold_seed=gold_seed)
     click.echo(f"project {r.project!r} (id {r.project_id}{', new' if r.created else ''}): "
                f"{r.units} units, {r.imported} imported now, {r.already} already there"
                + (f", {r.recovered} recovered after an interrupted push" if r.recovered else "")
                + (f", {r.duplicates_deleted} duplicate tasks deleted"
                   if r.duplicates_deleted else "") + f"; ledger {r.ledger}")
+    if r.gold:
+        click.echo(f"{r.gold} gold unit(s) mixed in; their truth (local only): {r.gold_truth}; "
+                   f"pass it to `curate build --gold` and `curate estimate --gold-labels`")
 
 
 @click.command("pull")
