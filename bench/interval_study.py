@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from curation.estimation.intervals import korn_graubard, one_sided_bound, proportion_interval
+from curation.estimation.intervals import (
+    gamma_interval,
+    korn_graubard,
+    one_sided_bound,
+    proportion_interval,
+)
 from tests.curation.estimation.coverage import hard_population, run
 
 
@@ -59,36 +64,27 @@ def logit(e, level):
     return float(1 / (1 + np.exp(-lo))), float(1 / (1 + np.exp(-hi)))
 
 
+def _gammas(e, a):
+    """The gamma distributions of the estimate, and of it with one more count of weight a."""
+    p, v = e.estimate, e.var
+    return (stats.gamma(p * p / v, scale=v / p),
+            stats.gamma((p + a) ** 2 / (v + a * a), scale=(v + a * a) / (p + a)))
+
+
 def gamma(e, level, a):
+    """Exact form (Fay & Feuer; Tiwari et al.): lower from the first, upper from the second."""
     z = _zero(e, level)
     if z is not None:
         return z
-    p, v = e.estimate, e.var
+    g0, g1 = _gammas(e, a)
     alpha = 1 - level
-    lo = stats.gamma.ppf(alpha / 2, p * p / v, scale=v / p)
-    hi = stats.gamma.ppf(1 - alpha / 2, (p + a) ** 2 / (v + a * a), scale=(v + a * a) / (p + a))
-    return float(lo), float(min(hi, 1.0))
-
-
-def _solve(f, lo, hi):
-    from scipy.optimize import brentq
-    return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-10))
+    return float(g0.ppf(alpha / 2)), float(min(g1.ppf(1 - alpha / 2), 1.0))
 
 
 def gamma_midp(e, level, a):
-    """Mid-p: each bound solves the mean of the two gamma CDFs (with and without +a) = α/2."""
+    """Mid-p form: the library's :func:`gamma_interval` with the extra count's weight a."""
     z = _zero(e, level)
-    if z is not None:
-        return z
-    p, v = e.estimate, e.var
-    alpha = 1 - level
-    g0 = stats.gamma(p * p / v, scale=v / p)
-    g1 = stats.gamma((p + a) ** 2 / (v + a * a), scale=(v + a * a) / (p + a))
-    mid = lambda t: 0.5 * (g0.cdf(t) + g1.cdf(t))  # noqa: E731
-    top = g1.ppf(1 - alpha / 4) * 2 + 1e-9
-    lo = _solve(lambda t: mid(t) - alpha / 2, 0.0, top)
-    hi = _solve(lambda t: mid(t) - (1 - alpha / 2), 0.0, top)
-    return lo, min(hi, 1.0)
+    return z if z is not None else gamma_interval(e.estimate, e.var, a, level)
 
 
 def _ratio_weight(e, c):
