@@ -27,7 +27,8 @@ from .misclassification import (
     gold_rates,
     rogan_gladen,
 )
-from .nonresponse import adjust, cell_codes, domain_rates, respondents, worst_case_bounds
+from .missingness import domain_rates, worst_case_bounds
+from .nonresponse import adjust, cell_codes, respondents
 from .propensity import propensity_adjust
 from .tidy import COLUMNS, estimate_table
 

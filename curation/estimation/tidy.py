@@ -24,7 +24,7 @@ import pandas as pd
 from schemas import DesignError, Manifest, SchemaError
 from schemas.validate import rows_where
 
-from . import frame, misclassification, nonresponse
+from . import frame, misclassification, missingness, nonresponse
 from .calibration import calibrate
 from .design import recognise
 from .estimators import Estimate, hajek_mean, ht_total
@@ -141,12 +141,12 @@ def _adjust(design, df: pd.DataFrame, responded: np.ndarray, by: str | None,
     if by:
         adjusted, rates = nonresponse.adjust(design, responded,
                                              nonresponse.cell_codes(df, by, source))
-        return adjusted, rates, "cells", nonresponse.assumption("cells", by)
+        return adjusted, rates, "cells", missingness.assumption("cells", by)
     if model:
         adjusted, rates = propensity_adjust(design, df, responded, model, source)
-        return adjusted, rates, "propensity", nonresponse.assumption("propensity", model)
+        return adjusted, rates, "propensity", missingness.assumption("propensity", model)
     adjusted, rates = nonresponse.adjust(design, responded)
-    return adjusted, rates, "strata", nonresponse.assumption("strata")
+    return adjusted, rates, "strata", missingness.assumption("strata")
 
 
 GOLD_ASSUMPTION = ("the final label errs on the sample as on the {pos} positive and {neg} "
@@ -268,7 +268,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
             N_d = design.population if label == "all" else (sizes or {}).get(value)
             worst = (np.nan, np.nan)
             if y_full is not None:
-                worst = nonresponse.worst_case_bounds(full, y_full, responded, full_masks[k],
+                worst = missingness.worst_case_bounds(full, y_full, responded, full_masks[k],
                                                       level, method)
             mean = hajek_mean(design, y, mask)
             if binary:
@@ -297,12 +297,12 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
         first = rates.columns[0]
         for r in rates.itertuples():
             rows.append(_rate_row(f"{first}={getattr(r, first)}", r.nonresponse_rate, r.n))
-        by_domain = nonresponse.domain_rates(
+        by_domain = missingness.domain_rates(
             full, responded, [(label, m) for (label, _, _), m in zip(domains, full_masks,
                                                                      strict=True)])
         for r in by_domain.itertuples():
             rows.append(_rate_row(r.domain, r.nonresponse_rate, r.n))
-        warned = nonresponse.warnings(by_domain, nonresponse_warn)
+        warned = missingness.warnings(by_domain, nonresponse_warn)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out.attrs.update(design=design.kind, basis=design.basis, sampled=len(df),
                      respondents=int(responded.sum()), calibrated=sorted(totals or {}),

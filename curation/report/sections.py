@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from curation.build import nonresponse_report
 from curation.estimation import recognise
 from curation.estimation.inputs import load_sample
-from curation.estimation.nonresponse import assumption as nonresponse_assumption
+from curation.estimation.missingness import assumption as nonresponse_assumption
 from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
