@@ -140,7 +140,7 @@ def estimates_section(b: Builder, path: Path) -> None:
         b.add_figure(interval_figure(g, f"{metric} of {y}", str(metric), ref),
                      f"{path.stem}_{metric}_{y}",
                      f"{metric} of {y} per group with confidence intervals")
-    b.page.table(frame)
+    b.page.table(frame.drop(columns=["assumption"], errors="ignore"))  # stated above, once
     values = [c for c in ("estimate", "se", "ci_low", "ci_high", "n", "ci_method", "worst_low",
                           "worst_high") if c in frame]
     b.numbers["estimates"][path.stem] = nested(frame, ["metric", "y", "domain"], values)

@@ -152,6 +152,8 @@ def test_report_states_the_nonresponse_assumption_and_worst_case_bounds(audit, t
                           tmp_path / "report")
     html = report.html.read_text()
     assert "Nonresponse: labels are missing at random within weighting cells of market" in html
+    assert html.count("missing at random") == 1  # stated once, not in every row of the table
+    assert "<th>worst_low</th>" in html and "<th>assumption</th>" not in html
     numbers = json.loads(report.metrics.read_text())
     row = numbers["estimates"]["estimates"]["proportion"]["sensitive"]["SE"]
     assert (row["worst_low"], row["worst_high"]) == (0.01, 0.3)
