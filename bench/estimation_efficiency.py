@@ -20,7 +20,8 @@ import pyarrow as pa
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from curation.estimation.planner import _smallest, inclusion_probabilities
+from curation.estimation.planning import inclusion_probabilities
+from curation.estimation.planning.plans import _smallest
 from samplers import allocate
 from samplers.prn import prn
 

@@ -37,7 +37,7 @@ def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: f
              strata: str | None, bins: str | None, n_bins: int, allocation: str,
              min_per_stratum: int, domain: str | None, domain_margin: float | None) -> None:
     """How many labels for a CI half-width MARGIN on a prevalence near P, per design."""
-    from curation.estimation.planner import check_request, load_pilot, plan_population
+    from curation.estimation.planning import check_request, load_pilot, plan_population
     from samplers.strata import Strata
     from schemas.io import read_parquet
 

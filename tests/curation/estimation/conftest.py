@@ -1,4 +1,4 @@
-"""Synthetic populations with known truth for the estimation tests."""
+"""Synthetic populations with known truth, and small designs, for the estimation tests."""
 
 import numpy as np
 import pandas as pd
@@ -39,3 +39,18 @@ def rare_population(N: int = 20_000, positives: int = 100, seed: int = 0) -> pd.
     market = rng.choice(["US", "BR", "SE"], N, p=[0.5, 0.3, 0.2])
     return pd.DataFrame({"item_id": [f"r{k:06d}" for k in range(N)], "market": market,
                          "risk_score": np.round(score, 6), "sens": sens})
+
+
+def small_poisson(n: int = 12, seed: int = 0):
+    """A Poisson design of ``n`` units with π in [0.05, 0.5], population 200."""
+    from curation.estimation import SurveyDesign
+
+    pi = np.random.default_rng(seed).uniform(0.05, 0.5, n)
+    return SurveyDesign("poisson", np.zeros(n, int), ("all",), pi, 1 / pi, population=200.0)
+
+
+def small_frame(n: int = 12) -> pd.DataFrame:
+    """Covariates of those units: a score, three markets, a flag."""
+    return pd.DataFrame({"risk_score": np.linspace(0.01, 0.9, n),
+                         "market": ["BR", "US", "SE"] * (n // 3),
+                         "flag": [True, False] * (n // 2)})

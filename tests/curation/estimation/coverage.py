@@ -20,7 +20,7 @@ import pyarrow as pa
 from scipy import stats
 
 from curation.estimation import SurveyDesign, hajek_mean
-from curation.estimation.planner import inclusion_probabilities
+from curation.estimation.planning import inclusion_probabilities
 from samplers import allocate
 from samplers.prn import prn
 

@@ -2,10 +2,9 @@
 warnings name the domains, each adjustment states its missing-at-random assumption."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from curation.estimation import SurveyDesign, hajek_mean, proportion_interval
+from curation.estimation import hajek_mean, proportion_interval
 from curation.estimation.missingness import (
     ASSUMPTIONS,
     assumption,
@@ -15,14 +14,8 @@ from curation.estimation.missingness import (
 )
 from schemas import DesignError
 
-
-def poisson(n: int = 12, seed: int = 0) -> SurveyDesign:
-    pi = np.random.default_rng(seed).uniform(0.05, 0.5, n)
-    return SurveyDesign("poisson", np.zeros(n, int), ("all",), pi, 1 / pi, population=200.0)
-
-
-def frame(n: int = 12) -> pd.DataFrame:
-    return pd.DataFrame({"market": ["BR", "US", "SE"] * (n // 3)})
+from .conftest import small_frame as frame
+from .conftest import small_poisson as poisson
 
 
 def test_worst_case_bounds_hold_every_filling_of_the_missing_labels():

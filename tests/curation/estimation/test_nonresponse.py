@@ -29,10 +29,8 @@ from samplers import allocate
 from samplers.prn import prn
 from schemas import CurationError, DesignError, SchemaError
 
-
-def poisson(n: int = 12, seed: int = 0) -> SurveyDesign:
-    pi = np.random.default_rng(seed).uniform(0.05, 0.5, n)
-    return SurveyDesign("poisson", np.zeros(n, int), ("all",), pi, 1 / pi, population=200.0)
+from .conftest import small_frame as frame
+from .conftest import small_poisson as poisson
 
 
 def srswor() -> SurveyDesign:
@@ -40,12 +38,6 @@ def srswor() -> SurveyDesign:
     N_h = np.array([30.0, 60.0])
     pi = (6 / N_h)[codes]
     return SurveyDesign("srswor", codes, ("a", "b"), pi, 1 / pi, N_h=N_h, population=90.0)
-
-
-def frame(n: int = 12) -> pd.DataFrame:
-    return pd.DataFrame({"risk_score": np.linspace(0.01, 0.9, n),
-                         "market": ["BR", "US", "SE"] * (n // 3),
-                         "flag": [True, False] * (n // 2)})
 
 
 # --- cells -----------------------------------------------------------------------------------

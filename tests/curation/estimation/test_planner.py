@@ -31,10 +31,7 @@ import pytest
 
 from curation.estimation import hajek_mean
 from curation.estimation.intervals import proportion_interval, resolve_method
-from curation.estimation.planner import (
-    STAYS,
-    _search,
-    _srs_var,
+from curation.estimation.planning import (
     inclusion_probabilities,
     load_pilot,
     pa_table,
@@ -43,6 +40,7 @@ from curation.estimation.planner import (
     plan_srs,
     plan_stratified,
 )
+from curation.estimation.planning.plans import STAYS, _search, _srs_var
 from samplers import StratifiedSampler, allocate
 from samplers.strata import Strata, fit_strata
 from schemas import DesignError, SchemaError, write_with_manifest
