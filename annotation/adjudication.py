@@ -1,7 +1,8 @@
 """Adjudication rules: from every annotation of a unit to one final label.
 
 Only the latest version of each annotation counts (an annotation is identified by
-``schemas.labels.LABEL_KEY``: server, project, annotation id). Only counted votes
+``schemas.labels.LABEL_KEY``: server, project, annotation id), and only the latest counted vote
+of each annotator on a unit (votes must be independent). Only counted votes
 (:func:`schemas.labels.counted`: not skipped, not unsure, with a decision) are votes; an
 annotation without a decision is nonresponse, never a negative. An expert's
 (``stage == 'expert'``) latest counted annotation wins outright. Otherwise the annotators'
@@ -42,6 +43,18 @@ def latest_versions(labels: pd.DataFrame) -> pd.DataFrame:
     tmp = [f"_k{i}" for i in range(len(key))]
     ordered = ordered.sort_values([*tmp, "updated_at"], kind="stable")
     return ordered.drop_duplicates(tmp, keep="last").drop(columns=tmp)
+
+
+def one_vote_each(votes: pd.DataFrame) -> pd.DataFrame:
+    """The latest vote of each annotator on each unit: one person answering a unit twice (in
+    two queues, or as two annotations) is one vote, not two independent ones. Rows without an
+    annotator are kept as they are."""
+    if "annotator" not in votes or len(votes) < 2:
+        return votes
+    votes = votes.sort_values("updated_at", kind="stable")
+    named = votes["annotator"].notna()
+    return pd.concat([votes[named].drop_duplicates(["unit_id", "annotator"], keep="last"),
+                      votes[~named]])
 
 
 def _decide(votes: pd.DataFrame, cats: list[str], planned: int) -> dict:
@@ -101,7 +114,7 @@ def adjudicate(labels: pd.DataFrame,
     rows = []
     for unit, group in latest.groupby("unit_id", sort=True):
         is_expert = expert_stage.loc[group.index]
-        review = group[~is_expert & group["_counted"]]
+        review = one_vote_each(group[~is_expert & group["_counted"]])
         expert = group[is_expert & group["_counted"]]
         planned = _planned(group[~is_expert], votes)
         if len(expert):

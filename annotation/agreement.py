@@ -20,7 +20,7 @@ import pandas as pd
 
 from schemas.labels import DEFAULT_CATEGORIES, category_columns, counted, no_decision
 
-from .adjudication import latest_versions
+from .adjudication import latest_versions, one_vote_each
 
 COLUMNS = ["field", "measure", "annotator_a", "annotator_b", "value", "n_units", "n_ratings"]
 
@@ -38,8 +38,7 @@ def ratings(labels: pd.DataFrame, min_votes: int = 2) -> pd.DataFrame:
     latest = _review(latest_versions(labels))
     if latest.empty:
         return latest
-    votes = latest[counted(latest)].sort_values("updated_at", kind="stable")
-    votes = votes.drop_duplicates(["unit_id", "annotator"], keep="last")
+    votes = one_vote_each(latest[counted(latest)])
     per_unit = votes.groupby("unit_id")["annotator"].transform("size")
     return votes[per_unit >= min_votes]
 

@@ -49,7 +49,8 @@ def same_address(a: str, b: str) -> bool:
 
 @dataclass
 class Ledger:
-    """``unit_id → task_id`` of one project on one server, plus the units in flight."""
+    """``unit_id → task_id`` of one project on one server, the units in flight, and the day
+    (ISO date) each unit was assigned, which the exposure budget counts."""
 
     path: Path
     server: str
@@ -59,6 +60,7 @@ class Ledger:
     stage: str = "review"
     tasks: dict[str, int] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
+    assigned: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike, server: str, project: str, url: str = "") -> Ledger:
@@ -77,7 +79,8 @@ class Ledger:
             out = cls(path, server if mine else str(d.get("server") or "?"), d["project"], url,
                       d.get("project_id"), d.get("stage", "review"),
                       {str(k): int(v) for k, v in d["tasks"].items()},
-                      [str(u) for u in d.get("pending", [])])
+                      [str(u) for u in d.get("pending", [])],
+                      {str(k): str(v) for k, v in (d.get("assigned") or {}).items()})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AnnotationError(f"{path}: unreadable push ledger ({exc}); move it away and "
                                   f"push again (the server is asked which units it holds)"
@@ -98,24 +101,31 @@ class Ledger:
         write_json(self.path, {"version": VERSION, "server": self.server, "url": self.url,
                                "project": self.project,
                                "project_id": self.project_id, "stage": self.stage,
-                               "tasks": self.tasks, "pending": self.pending})
+                               "tasks": self.tasks, "pending": self.pending,
+                               "assigned": self.assigned})
 
     def begin(self, unit_ids: list[str]) -> None:
         """Record ``unit_ids`` as in flight (call before their import POST)."""
         self.pending = list(unit_ids)
         self.save()
 
-    def commit(self, unit_ids: list[str], task_ids: list[int]) -> None:
-        """Record the task ids the server gave ``unit_ids`` and clear the in-flight list."""
+    def commit(self, unit_ids: list[str], task_ids: list[int], day: str = "") -> None:
+        """Record the task ids the server gave ``unit_ids`` (assigned on ``day``, an ISO date)
+        and clear the in-flight list."""
         if len(unit_ids) != len(task_ids):
             raise AnnotationError(f"Label Studio returned {len(task_ids)} task ids for "
                                   f"{len(unit_ids)} imported tasks; push again to reconcile")
         self.tasks.update(zip(unit_ids, (int(t) for t in task_ids), strict=True))
+        if day:
+            self.assigned.update(dict.fromkeys(unit_ids, day))
         self.pending = []
         self.save()
 
-    def settle(self, found: dict[str, int]) -> None:
-        """Resolve the in-flight units with what the server holds (others were not imported)."""
+    def settle(self, found: dict[str, int], day: str = "") -> None:
+        """Resolve the in-flight units with what the server holds (others were not imported);
+        the found ones count as assigned on ``day``."""
         self.tasks.update(found)
+        if day:
+            self.assigned.update(dict.fromkeys(found, day))
         self.pending = []
         self.save()

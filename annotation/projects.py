@@ -35,6 +35,16 @@ def find_project(ls, conn: Connection, title: str):
     return None
 
 
+def queue_projects(ls, conn: Connection, title: str) -> list:
+    """The annotator queues of ``title`` (:func:`annotation.queues.queue_title`), in order."""
+    from .queues import queue_index
+
+    with api_errors(conn, f"list the annotator queues of {title!r}"):
+        found = [(queue_index(p.title, title), p) for p in ls.projects.list(page_size=100)]
+    return [p for i, p in sorted((i, p) for i, p in found if i is not None)
+            if stage_of(p) == "review"]
+
+
 def require_project(ls, conn: Connection, title: str):
     """The project titled ``title``; AnnotationError naming the known ones when there is none."""
     project = find_project(ls, conn, title)

@@ -4,7 +4,8 @@ The annotated tasks of each project are listed with their annotations through th
 (filtered to tasks with an annotation). The export API is not used: every export leaves files on
 the server that no API deletes. Each annotation becomes one row of the labels table (DESIGN §3):
 the server's identity, the task's ``data.unit_id``, the annotation id, a keyed pseudonym of the
-annotator, timestamps, lead time, ``planned_votes`` (the task's overlap on the server),
+annotator, timestamps, lead time, ``planned_votes`` (the task's overlap on the server, or for
+annotator queues the number of queues holding the unit),
 ``skipped`` (cancelled in Label Studio) and the flattened label fields; ``sensitive`` is null
 when the annotation has no decision (no vote). The table is append-only: a version already held
 (same server, project, annotation id and ``updated_at``) is not added again, an edited
@@ -13,7 +14,7 @@ kept. Rows of a file pulled before the server was recorded are given the server'
 the same annotation (project, id, unit) comes back from it. The file is replaced atomically, only
 after every project was read; a pull before any annotation writes an empty, valid labels file. A
 review project's expert queue (``<title>-expert``, see ``curate push --expert-from``) is read
-with it.
+with it, and a title pushed with ``--queues`` reads all its annotator queues.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from schemas.validate import validate, validate_labels
 
 from .adjudication import latest_versions
 from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
-from .projects import find_project, require_project, stage_of
+from .projects import find_project, queue_projects, require_project, stage_of, tasks_by_unit
 from .pseudonym import load_key, pseudonymize
 from .templates import parse_result
 
@@ -100,9 +102,12 @@ def _annotator(completed_by, key: bytes) -> str:
 
 
 def export_rows(export: list[dict], project: str, stage: str, categories: list[str],
-                key: bytes, server: str | None = None) -> tuple[list[dict], int]:
+                key: bytes, server: str | None = None,
+                planned: dict[str, int] | None = None) -> tuple[list[dict], int]:
     """Label rows of annotated tasks (Label Studio's task JSON with ``annotations``); also the
-    number of annotated tasks without a ``data.unit_id`` (not ours, left out)."""
+    number of annotated tasks without a ``data.unit_id`` (not ours, left out). ``planned``
+    (unit → votes) replaces the task's overlap, as for annotator queues, where a unit's votes
+    are the queues that hold it."""
     rows, stray = [], 0
     for task in export:
         annotations = task.get("annotations") or []
@@ -110,7 +115,7 @@ def export_rows(export: list[dict], project: str, stage: str, categories: list[s
         if unit is None:
             stray += bool(annotations)
             continue
-        overlap = task.get("overlap")
+        overlap = task.get("overlap") if planned is None else planned.get(str(unit))
         for a in annotations:
             lead = a.get("lead_time")
             rows.append({
@@ -243,13 +248,23 @@ def expert_title(review_project: str) -> str:
     return f"{review_project}{EXPERT_SUFFIX}"
 
 
+def _queue_votes(ls, conn: Connection, group: list) -> list[tuple]:
+    """``(queue project, unit → votes planned)`` for the queues of one group: a unit's votes
+    are the number of queues holding a task of it."""
+    holders: Counter = Counter()
+    for project in group:
+        holders.update(tasks_by_unit(ls, conn, int(project.id)).keys())
+    return [(p, dict(holders)) for p in group]
+
+
 def pull(projects: list[str] | str, output: str | os.PathLike, *,
          conn: Connection | None = None, directory: str | os.PathLike | None = None,
          timeout: float = 600.0, with_expert: bool = True) -> PullResult:
     """Append the annotations of ``projects`` not yet in ``output`` (a labels Parquet file).
 
-    With ``with_expert``, the expert queue of each project (titled :func:`expert_title`) is
-    read too when it exists.
+    A title whose annotator queues exist (``curate push --queues``) reads every queue. With
+    ``with_expert``, the expert queue of each project (titled :func:`expert_title`) is read
+    too when it exists.
     """
     projects = [projects] if isinstance(projects, str) else list(projects)
     output = Path(output)
@@ -261,7 +276,12 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
     conn = conn or resolve(directory)
     check(conn)
     ls = client(conn, timeout=timeout)
-    found = [require_project(ls, conn, title) for title in projects]
+    found, planned = [], {}
+    for title in projects:
+        group = queue_projects(ls, conn, title)
+        one = find_project(ls, conn, title) if not group else None
+        found += group or [one or require_project(ls, conn, title)]
+        planned.update({p.title: votes for p, votes in _queue_votes(ls, conn, group)})
     if with_expert:
         for title in projects:
             expert = find_project(ls, conn, expert_title(title))
@@ -274,7 +294,8 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
         title = project.title
         categories = project_categories(project.label_config)
         export = export_tasks(ls, conn, project, timeout)
-        rows, n = export_rows(export, title, stage_of(project), categories, key, server)
+        rows, n = export_rows(export, title, stage_of(project), categories, key, server,
+                              planned.get(title))
         stray += n
         frames.append(_frame(rows, categories))
     new = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -3,7 +3,8 @@ of an annotation's result back into the label fields of :mod:`schemas.labels`.
 
 A config is a Label Studio XML template with three markers: ``<!--WARNING-->`` (the content
 warning, naming the categories), ``<!--CATEGORIES-->`` (one ``Choice`` per category, its alias
-the category name) and ``<!--AUDIO-->`` (an audio player when tasks carry ``audio_url``). A
+the category name) and ``<!--AUDIO-->`` (when tasks carry ``audio_url``, an audio player after
+the transcript and metadata, shown only when the annotator asks to listen). A
 custom config (a path) must keep the control names ``sensitive``, ``categories``, ``severity``,
 ``unsure`` and ``note``, and its decision control ``sensitive`` must be ``required="true"``.
 
@@ -27,6 +28,13 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 _LABELS = {"hate_harassment": "Hate or harassment", "self_harm": "Self-harm"}
+#: The audio comes last and only on request: title, metadata and transcript are read first,
+#: nothing plays by itself, and the player exists only once "Listen" is chosen.
+AUDIO_PLAYER = ('<Choices name="listen" toName="description" choice="single" showInline="true">'
+                '<Choice value="Listen to the audio (nothing plays until you press play)"/>'
+                '</Choices><View visibleWhen="choice-selected" whenTagName="listen" '
+                'whenChoiceValue="Listen to the audio (nothing plays until you press play)">'
+                '<Audio name="audio" value="$audio_url"/></View>')
 
 
 def category_label(name: str) -> str:
@@ -67,7 +75,7 @@ def render(template: str | Path = "catalogue",
     warning = ("This item was sampled for a sensitive-content audit and may contain: "
                + ", ".join(category_label(c).lower() for c in cats)
                + ". Reveal it only when ready; skip it or mark it for an expert at any time.")
-    player = '<Audio name="audio" value="$audio_url"/>' if audio else ""
+    player = AUDIO_PLAYER if audio else ""
     if expert:  # the expert sees what the annotators answered, next to the content
         player += ('<View style="padding: 8px; background: #eef3fb">'
                    '<Header value="What the annotators answered" size="5"/>'

@@ -29,6 +29,7 @@ from annotation.expert import expert_queue
 from annotation.projects import require_project
 from annotation.pull import expert_title, project_categories
 from annotation.push import push
+from annotation.queues import queue_title
 from schemas.errors import CurationError, VersionError
 from schemas.io import write_text
 
@@ -186,14 +187,15 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
     echo("[3/7] dvc repro: demo data, samples, push to Label Studio")
     _sh(workdir, env, "dvc", "repro", *[f"push@{a}" for a in audits])
     echo("[4/7] SIMULATED annotators (not people) label every task through the API")
-    overlap = float(params["annotation"]["overlap"])
+    queues = int(params["annotation"]["queues"])
     for i, audit in enumerate(audits):
         project = params["audits"][audit]["project"]
-        categories = _categories(conn, project)
-        r = sim.annotate(conn, project, unit_truth(workdir, audit), categories,
-                         overlap=overlap, seed=seed + i)
-        echo(f"      {project}: {r.annotations} simulated annotations on {r.units} tasks "
-             f"({r.skipped} skipped, {r.unsure} unsure)")
+        for q, member in zip(range(1, queues + 1), sim.TEAM, strict=False):
+            title = queue_title(project, q)
+            r = sim.annotate(conn, title, unit_truth(workdir, audit), _categories(conn, title),
+                             team=(member,), seed=seed + i)
+            echo(f"      {title}: {r.annotations} simulated annotations on {r.units} tasks "
+                 f"({r.skipped} skipped, {r.unsure} unsure)")
     echo("[5/7] pull, then the expert queue of unresolved units (a SIMULATED expert)")
     _sh(workdir, env, "dvc", "repro", *[f"pull@{a}" for a in audits])
     for i, audit in enumerate(audits):
@@ -203,7 +205,7 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
         if not queue:
             echo(f"      {project}: no unresolved unit")
             continue
-        categories = _categories(conn, project)
+        categories = _categories(conn, queue_title(project, 1))
         push(workdir / f"data/samples/{audit}_sample.parquet", expert_title(project),
              conn=conn, catalogue_path=workdir / "data/raw/catalogue.parquet",
              categories=categories, stage="expert", units=list(queue),

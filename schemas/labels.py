@@ -9,7 +9,8 @@ columns of :data:`schemas.tables.LABELS`:
   project, ``expert`` for the adjudication project. An annotation is identified by
   :data:`LABEL_KEY` (annotation ids are unique on one server only);
 * ``planned_votes`` (int64, nullable): how many annotations the server planned for the task
-  (its overlap: k for the overlap share, 1 for the rest);
+  (its overlap: k for the overlap share, 1 for the rest; with annotator queues, the number of
+  queues holding the unit);
 * ``sensitive`` (bool, nullable): the annotator's decision; **null when no decision was made**
   (e.g. only "Show the content" ticked): such an annotation is no vote, never a negative;
 * ``cat_<category>`` (bool) for every category of :data:`DEFAULT_CATEGORIES` (or the list the

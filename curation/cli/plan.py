@@ -41,10 +41,12 @@ def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: f
     from samplers.strata import Strata
     from schemas.io import read_parquet
 
+    from .options import split_list
+
     check_request(margin, p, pilot is not None, domain, domain_margin, population is not None)
     found = load_pilot(pilot, y, domain) if pilot else None
     df = read_parquet(population).to_pandas() if population else None
-    spec = Strata(columns=tuple(c.strip() for c in (strata or "").split(",") if c.strip()),
+    spec = Strata(columns=split_list(strata),
                   bins=bins, n_bins=n_bins)
     plans = plan_population(df, margin, p, level, score, mixture, spec, allocation,
                             min_per_stratum, method=ci, pilot=found, domain=domain,

@@ -13,15 +13,8 @@ from samplers.source import DEFAULT_BATCH_ROWS
 from samplers.strata import Strata
 from schemas import DesignError
 
+from .options import split_list
 from .render import allocation_table, thin_strata_warnings
-
-
-def _split(value: str | list | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(s.strip() for s in value.split(",") if s.strip())
-    return tuple(value)
 
 
 def build_sampler(options: dict):
@@ -29,9 +22,9 @@ def build_sampler(options: dict):
     design = options.get("design") or "stratified"
     if design not in SAMPLERS:
         raise DesignError(f"unknown design {design!r}; expected one of {sorted(SAMPLERS)}")
-    strata = Strata(columns=_split(options.get("strata")), bins=options.get("bins"),
+    strata = Strata(columns=split_list(options.get("strata")), bins=options.get("bins"),
                     n_bins=int(options.get("n_bins") or 4),
-                    clusters=_split(options.get("clusters")),
+                    clusters=split_list(options.get("clusters")),
                     n_clusters=int(options.get("n_clusters") or 8),
                     seed=int(options.get("seed") or 0))
     if options.get("n") is None:

@@ -11,19 +11,16 @@ from annotation.connection import studio_dir
 from annotation.expert import expert_queue
 from annotation.pull import pull
 from annotation.push import DEFAULT_BATCH, push
+from annotation.queues import Budget
 from schemas.io import read_parquet, write_table
-from schemas.labels import DEFAULT_CATEGORIES
 from schemas.validate import validate_labels
+
+from .options import categories as option_categories
+from .options import split_list
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
                           help="Studio folder: server data, connection file, ledgers, pseudonym "
                                "key [$AUDIT_CURATION_STUDIO_DIR or .studio].")
-
-
-def _categories(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return DEFAULT_CATEGORIES
-    return tuple(c.strip() for c in value.split(",") if c.strip())
 
 
 @click.group("studio")
@@ -89,15 +86,37 @@ def status_cmd(directory: str | None) -> None:
               help="Share of gold tasks in the queue, in [0, 0.5].")
 @click.option("--gold-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which gold units go where (a repeated push mixes the same ones).")
+@click.option("--queues", type=int,
+              help="N annotators, each with their own project 'PROJECT / annotator i' where "
+                   "no one sees another's answer; --annotators k of them label the --overlap "
+                   "share of units, one labels the rest.")
+@click.option("--queue-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which units go to which queue (a repeated push assigns them alike).")
+@click.option("--budget", type=int,
+              help="Exposure budget: at most this many high-risk tasks per queue per day; the "
+                   "rest are held back until a push on a later day.")
+@click.option("--high-risk-strata", help="Comma-separated strata whose units are high-risk.")
+@click.option("--high-risk-score", type=float,
+              help="Units with risk_score at or above this are high-risk.")
+@click.option("--rotate-by", help="Sample column to rotate the queue's order across (e.g. "
+                                  "stratum), so a day's tasks are not all of one kind.")
 @DIR_OPTION
 def push_cmd(sample: str, project: str, template: str | None, catalogue: str | None,
              categories: str | None, annotators: int | None, overlap: float | None,
              predictions: bool, batch_size: int, ledger: str | None, expert_from: str | None,
-             gold_path: str | None, gold_rate: float, gold_seed: int,
+             gold_path: str | None, gold_rate: float, gold_seed: int, queues: int | None,
+             queue_seed: int, budget: int | None, high_risk_strata: str | None,
+             high_risk_score: float | None, rotate_by: str | None,
              directory: str | None) -> None:
     """Push SAMPLE as blinded tasks; each unit exactly once, however often it is run."""
     if gold_path and expert_from:
         raise click.UsageError("--gold mixes into the review queue: not with --expert-from")
+    limit = None
+    if budget is not None or high_risk_strata or high_risk_score is not None:
+        if budget is None:
+            raise click.UsageError("--high-risk-strata/--high-risk-score define what --budget "
+                                   "counts: give --budget too")
+        limit = Budget(budget, frozenset(split_list(high_risk_strata)), high_risk_score)
     queue = None
     if expert_from:
         labels = validate_labels(read_parquet(expert_from), source=expert_from).to_pandas()
@@ -106,16 +125,25 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
         if not queue:
             return
     r = push(sample, project, template=template, catalogue_path=catalogue,
-             categories=_categories(categories), annotators=annotators, overlap=overlap,
+             categories=option_categories(categories), annotators=annotators, overlap=overlap,
              predictions=predictions, batch_size=batch_size, ledger=ledger,
              stage="expert" if queue else "review", units=list(queue) if queue else None,
              review=queue, directory=directory, gold_path=gold_path, gold_rate=gold_rate,
-             gold_seed=gold_seed)
-    click.echo(f"project {r.project!r} (id {r.project_id}{', new' if r.created else ''}): "
-               f"{r.units} units, {r.imported} imported now, {r.already} already there"
+             gold_seed=gold_seed, queues=queues, queue_seed=queue_seed, budget=limit,
+             rotate_by=rotate_by)
+    where = (f"project {r.project!r} (id {r.project_id}{', new' if r.created else ''})"
+             if queues is None else f"{len(r.projects)} annotator queues of {r.project!r}")
+    tasks = "," if queues is None else f" in {r.imported + r.already + r.held} tasks:"
+    click.echo(f"{where}: {r.units} units{tasks} {r.imported} imported now, {r.already} "
+               f"already there"
                + (f", {r.recovered} recovered after an interrupted push" if r.recovered else "")
                + (f", {r.duplicates_deleted} duplicate tasks deleted"
-                  if r.duplicates_deleted else "") + f"; ledger {r.ledger}")
+                  if r.duplicates_deleted else "")
+               + (f"; ledger {r.ledger}" if queues is None else f"; ledgers in {r.ledger}"))
+    if r.held:
+        click.echo(f"{r.held} high-risk task(s) held back: the exposure budget of {budget} a "
+                   f"day per {'queue' if queues else 'project'} is used; push again on a later "
+                   f"day to give them")
     if r.gold:
         click.echo(f"{r.gold} gold unit(s) mixed in; their truth (local only): {r.gold_truth}; "
                    f"pass it to `curate build --gold` and `curate estimate --gold-labels`")

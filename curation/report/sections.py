@@ -22,7 +22,7 @@ from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
 
-from .annotators import agreement_summary, progress, read_labels, totals
+from .annotators import agreement_summary, exposure, progress, read_labels, totals
 from .composition import (
     composition,
     max_weighted_gap,
@@ -296,9 +296,21 @@ def labels_section(b: Builder, path: Path) -> None:
                      f"{name}_agreement", "Krippendorff's alpha and pairwise Cohen's "
                                           "kappa (mean, min–max) per label field")
         b.page.table(agree)
+    seen = exposure(labels)
+    if len(seen):
+        b.page.heading(f"What the reviewers were exposed to ({name})", 3)
+        b.page.paragraph(
+            "Per pseudonymized annotator: tasks answered (skips included), days worked, items "
+            "they judged sensitive, of high severity and per category, and the most sensitive "
+            "items judged on one day. Set `curate push --budget` (high-risk tasks per annotator "
+            "per day) and `--rotate-by` from these.", "note")
+        b.page.table(seen)
     b.add_table(per.drop(columns="who"), f"annotators_{name}")
+    b.add_table(seen, f"exposure_{name}")
     b.add_table(agree, f"agreement_{name}")
     b.numbers["labels"][name] = {**total, "by_annotator": nested(
         per, ["who"], ["annotations", "units", "counted", "unsure", "skipped"])}
+    b.numbers["exposure"] = {**b.numbers.get("exposure", {}), name: nested(
+        seen, ["annotator"], ["tasks", "days", "sensitive", "high_severity", "busiest_day"])}
     b.numbers["agreement"][name] = nested(
         agree, ["field"], ["alpha", "units", "pairs", "kappa_mean", "kappa_min", "kappa_max"])

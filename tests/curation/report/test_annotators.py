@@ -77,3 +77,24 @@ def test_a_labels_file_missing_columns_is_a_one_line_error(labels, tmp_path, dro
     assert result.output.startswith(f"Error: {bad}") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_exposure_per_annotator_counts_what_each_judged_sensitive(labels, tmp_path):
+    frame = pd.read_parquet(labels)
+    late = frame[frame["annotator"] == "ann_b"].index[:2]  # two of B's days later, severe
+    frame.loc[late, "created_at"] += pd.Timedelta("1D")
+    frame.loc[late, "severity"] = 3
+    frame.to_parquet(labels, index=False)
+    out = tmp_path / "r"
+    numbers = build_report(ReportInputs(labels=(labels,)), out).numbers
+    seen = numbers["exposure"]["labels"]
+    assert seen["ann_a"] == {"tasks": 6, "days": 1, "sensitive": 3, "high_severity": 0,
+                             "busiest_day": 3}
+    assert seen["ann_b"] == {"tasks": 6, "days": 2, "sensitive": 3, "high_severity": 2,
+                             "busiest_day": 2}
+    assert seen["ann_c"] == {"tasks": 2, "days": 1, "sensitive": 0, "high_severity": 0,
+                             "busiest_day": 0}
+    table = pd.read_csv(out / "tables" / "exposure_labels.csv").set_index("annotator")
+    assert table.loc["ann_a", "cat_sexual_content"] == 3
+    assert table.loc["ann_a", "cat_violence"] == 0
+    assert "What the reviewers were exposed to" in (out / "report.html").read_text()
