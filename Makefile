@@ -1,15 +1,20 @@
 # Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the suite).
-# Both create .venv and install everything the project needs, system packages included.
+# Both create .venv and install what they need; `make demo` needs no root and no system
+# package, `make test` also installs the test-only system packages (R's survey, Chromium).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := r-cran-survey chromium
 
-.PHONY: setup system-packages demo test test-fast lint bench
+.PHONY: setup setup-test system-packages demo test test-fast lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[studio]'
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -20,18 +25,20 @@ system-packages:
 	  else echo "missing system packages:$$missing (install them with apt-get)"; exit 1; fi; \
 	fi
 
-setup: $(VENV)/.installed system-packages
+setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test system-packages
 
 demo: setup
 	$(VENV)/bin/curate demo audit-demo
 
-test: setup
+test: setup-test
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --timeout 900 -p no:cacheprovider
 
-test-fast: setup  ## the inner loop: no Monte Carlo, no Label Studio server
+test-fast: setup-test  ## the inner loop: no Monte Carlo, no Label Studio server
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -x --timeout 300 -p no:cacheprovider -m "not slow and not studio"
 
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check .

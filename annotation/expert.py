@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from schemas.labels import STAGES, counted, no_decision
+from schemas.labels import STAGES, categories_of, counted, no_decision
 
 from .adjudication import adjudicate, latest_versions
 
@@ -44,11 +44,23 @@ def expert_queue(labels: pd.DataFrame) -> dict[str, str]:
     """
     if labels.empty:
         return {}
-    categories = [c.removeprefix("cat_") for c in labels.columns if c.startswith("cat_")]
-    decided = adjudicate(labels, categories)
+    decided = adjudicate(labels, categories_of(labels))
     open_units = decided.loc[decided["adjudication"] == "unresolved", "unit_id"]
     latest = latest_versions(labels)
     stage = latest["stage"] if "stage" in latest else pd.Series("review", index=latest.index)
     review = latest[stage.fillna(STAGES[0]) != "expert"]
     groups = dict(tuple(review.groupby("unit_id", sort=True)))
     return {u: _summary(groups[u]) for u in sorted(open_units) if u in groups}
+
+
+def push_expert_queue(sample_path, labels: pd.DataFrame, project: str, **options):
+    """Push the unresolved units of ``labels`` (with what the annotators answered) to the
+    expert-stage ``project``; returns ``(queue, PushResult)``, the result None when no unit is
+    unresolved. ``options`` go to :func:`annotation.push.push`."""
+    from .push import push
+
+    queue = expert_queue(labels)
+    if not queue:
+        return queue, None
+    return queue, push(sample_path, project, stage="expert", units=list(queue), review=queue,
+                       **options)

@@ -63,12 +63,14 @@ def ensure_project(ls, conn: Connection, title: str, label_config: str, stage: s
     Returns ``(project, created)``. ``annotators`` (k) and ``overlap`` (share of tasks labeled
     by k annotators; the rest by one) set Label Studio's ``maximum_annotations`` and
     ``overlap_cohort_percentage``; on an existing project they are updated only when given.
+    Empty annotations are refused (``enable_empty_annotation`` off, set on every push): with the
+    content never revealed, the required decision is hidden and Label Studio would not check it.
     """
     if stage not in STAGES:
         raise AnnotationError(f"unknown stage {stage!r}; expected one of {list(STAGES)}")
     if len(title) < 3:
         raise AnnotationError(f"project title {title!r} is too short (3 characters or more)")
-    settings = {}
+    settings: dict = {"enable_empty_annotation": False}  # an empty submit is refused
     if annotators is not None:
         settings["maximum_annotations"] = int(annotators)
     if overlap is not None:
@@ -88,7 +90,8 @@ def ensure_project(ls, conn: Connection, title: str, label_config: str, stage: s
     with api_errors(conn, f"create project {title!r}"):
         project = ls.projects.create(
             title=title, label_config=label_config, description=description,
-            show_skip_button=True, maximum_annotations=settings.get("maximum_annotations", 1),
+            show_skip_button=True, enable_empty_annotation=False,
+            maximum_annotations=settings.get("maximum_annotations", 1),
             overlap_cohort_percentage=settings.get("overlap_cohort_percentage", 100),
             expert_instruction="<p>Read the content warning first. Choose every category that "
                                "applies and a severity; mark <b>Unsure / needs expert</b> rather "

@@ -30,9 +30,9 @@ import pandas as pd
 import pyarrow as pa
 
 from schemas.errors import AnnotationError, SchemaError
-from schemas.io import read_parquet, write_table
+from schemas.io import write_table
 from schemas.labels import category_columns, no_decision
-from schemas.validate import validate, validate_labels
+from schemas.validate import read_labels, validate
 
 from .adjudication import latest_versions
 from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
@@ -204,7 +204,7 @@ def merge(existing: pd.DataFrame | None, new: pd.DataFrame) -> tuple[pd.DataFram
 def _read_existing(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
-    return validate_labels(read_parquet(path), source=str(path)).to_pandas()
+    return read_labels(path)
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:

@@ -137,7 +137,7 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
         if budget is not None:  # a known positive is as hard to look at as any
             risky |= set(truth.loc[truth["sensitive"].fillna(False).astype(bool), "unit_id"])
     config = render(template or sample_kind(sample.column_names), categories,
-                    audio=any("audio_url" in t["data"] for t in tasks), expert=bool(review))
+                    audio=any("audio" in t["data"] for t in tasks), expert=bool(review))
     if queues is None:
         targets = [(project, tasks, annotators, overlap,
                     Path(ledger) if ledger else ledger_path(project, directory))]

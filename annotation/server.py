@@ -157,6 +157,7 @@ def start(data_dir: str | os.PathLike, port: int | None = None, timeout: float =
     url = f"http://{HOST}:{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "COLLECT_ANALYTICS": "false", "LATEST_VERSION_CHECK": "false",
+           "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",  # no error reports to sentry.io
            "LABEL_STUDIO_USERNAME": creds["username"], "LABEL_STUDIO_PASSWORD": creds["password"],
            "LABEL_STUDIO_USER_TOKEN": creds["api_key"], "LABEL_STUDIO_BASE_DATA_DIR":
            str(paths["db"]), "PYTHONUNBUFFERED": "1"}

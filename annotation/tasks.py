@@ -2,17 +2,19 @@
 
 A task's ``data`` is built from an allow-list, never by copying the sample row: the opaque
 ``unit_id``, the item as shown (title, creator, a description or transcript excerpt, type,
-genre, language, explicit flag, duration, audio link) and, for an impression, where and to whom
-it was shown, coarsened (surface, a position band, the month, market, age band). Design weights,
-inclusion probabilities, strata, PRNs, risk scores and user ids never enter it, not even as a
-pseudonym: a stable user reference beside age band, market, surface and time would let an
-annotator link one listener's recommendations across tasks and profile them, which judging the
-content never needs. The mapping from units to users stays in the local sample file.
+genre, language, explicit flag, duration, an audio player that loads nothing until played)
+and, for an impression, where and to whom it was shown, coarsened (surface, a position band,
+the month, market, age band). Design weights, inclusion probabilities, strata, PRNs, risk
+scores and user ids never enter it, not even as a pseudonym: a stable user reference beside age
+band, market, surface and time would let an annotator link one listener's recommendations
+across tasks and profile them, which judging the content never needs. The mapping from units to
+users stays in the local sample file.
 """
 
 from __future__ import annotations
 
 import math
+from html import escape
 
 import pandas as pd
 import pyarrow as pa
@@ -107,7 +109,7 @@ def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
         if kind == "impression":
             data.update(_impression_data(row))
         if row.get("audio_url"):
-            data["audio_url"] = str(row["audio_url"])
+            data["audio"] = audio_player(str(row["audio_url"]))
         task = {"data": data}
         if predictions and row.get("risk_score") is not None:
             yes = float(row["risk_score"]) >= threshold
@@ -116,6 +118,19 @@ def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
                  "value": {"choices": ["yes" if yes else "no"]}}]}]
         tasks.append(task)
     return tasks
+
+
+def audio_player(url: str) -> str:
+    """A plain HTML player of ``url`` that loads nothing until played (``preload="none"``):
+    Label Studio's own audio tag fetches its file as soon as the task opens, before the
+    annotator has read the transcript or asked to listen.
+
+    Examples
+    --------
+    >>> audio_player("https://cdn.example/a.mp3?x=1&y=2")
+    '<audio controls preload="none" src="https://cdn.example/a.mp3?x=1&amp;y=2"></audio>'
+    """
+    return f'<audio controls preload="none" src="{escape(url, quote=True)}"></audio>'
 
 
 def _item_data(row: dict, excerpt_chars: int) -> dict:

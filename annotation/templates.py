@@ -3,7 +3,7 @@ of an annotation's result back into the label fields of :mod:`schemas.labels`.
 
 A config is a Label Studio XML template with three markers: ``<!--WARNING-->`` (the content
 warning, naming the categories), ``<!--CATEGORIES-->`` (one ``Choice`` per category, its alias
-the category name) and ``<!--AUDIO-->`` (when tasks carry ``audio_url``, an audio player after
+the category name) and ``<!--AUDIO-->`` (when tasks carry ``audio``, an audio player after
 the transcript and metadata, shown only when the annotator asks to listen). A
 custom config (a path) must keep the control names ``sensitive``, ``categories``, ``severity``,
 ``unsure`` and ``note``, and its decision control ``sensitive`` must be ``required="true"``.
@@ -28,13 +28,14 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 _LABELS = {"hate_harassment": "Hate or harassment", "self_harm": "Self-harm"}
-#: The audio comes last and only on request: title, metadata and transcript are read first,
-#: nothing plays by itself, and the player exists only once "Listen" is chosen.
+#: The audio comes last and only on request: title, metadata and transcript are read first, and
+#: the player (task field ``audio``, :func:`annotation.tasks.audio_player`) shows only once
+#: "Listen" is chosen, loads nothing before it is played and never plays by itself.
 AUDIO_PLAYER = ('<Choices name="listen" toName="description" choice="single" showInline="true">'
                 '<Choice value="Listen to the audio (nothing plays until you press play)"/>'
                 '</Choices><View visibleWhen="choice-selected" whenTagName="listen" '
                 'whenChoiceValue="Listen to the audio (nothing plays until you press play)">'
-                '<Audio name="audio" value="$audio_url"/></View>')
+                '<HyperText name="audio" value="$audio" inline="true"/></View>')
 
 
 def category_label(name: str) -> str:

@@ -55,6 +55,19 @@ def category_columns(categories: tuple[str, ...] | list[str] = DEFAULT_CATEGORIE
     return [f"cat_{c}" for c in categories]
 
 
+def categories_of(table) -> list[str]:
+    """The categories of a labels or curated table (a DataFrame, an Arrow table or a list of
+    column names), from its ``cat_<name>`` columns in column order.
+
+    Examples
+    --------
+    >>> categories_of(["unit_id", "sensitive", "cat_violence", "cat_self_harm"])
+    ['violence', 'self_harm']
+    """
+    names = getattr(table, "column_names", None) or list(getattr(table, "columns", table))
+    return [c.removeprefix("cat_") for c in names if c.startswith("cat_")]
+
+
 def label_fields(categories: tuple[str, ...] | list[str] = DEFAULT_CATEGORIES) -> list[str]:
     """The adjudicated label fields of a curated table."""
     return ["sensitive", *category_columns(categories), "severity"]

@@ -218,3 +218,10 @@ def validate_labels(data: pa.Table | pd.DataFrame, source: str | None = None) ->
                           f"schemas/labels.py); pull the labels with `curate pull`",
                           source=source)
     return table
+
+
+def read_labels(path) -> pd.DataFrame:
+    """A labels file, checked against the label contract (:func:`validate_labels`)."""
+    from .io import read_parquet
+
+    return validate_labels(read_parquet(path), source=str(path)).to_pandas()

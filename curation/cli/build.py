@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curation.build import build_curated
+from curation.curated import build_curated
 
 
 @click.command("build")

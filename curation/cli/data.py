@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from curation.demo_data import generate
+from curation.demo.synthetic import generate
 from schemas import CONTRACTS, validate
 from schemas.io import read_parquet
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from curation.demo import run_demo
+from curation.demo.run import run_demo
 
 
 @click.command("demo")
@@ -14,15 +14,15 @@ from curation.demo import run_demo
 @click.option("--impressions", default=100_000, show_default=True,
               type=click.IntRange(min=100), help="Impressions of the demo log.")
 @click.option("--seed", default=2026, show_default=True, help="Seed of data and simulation.")
-@click.option("--n-catalogue", default=400, show_default=True, type=click.IntRange(min=10),
-              help="Catalogue sample size.")
-@click.option("--n-impressions", default=300, show_default=True, type=click.IntRange(min=10),
-              help="Impression sample size.")
+@click.option("--n-catalogue", type=click.IntRange(min=10),
+              help="Catalogue sample size [params.yaml's sample_catalogue.n].")
+@click.option("--n-impressions", type=click.IntRange(min=10),
+              help="Impression sample size [params.yaml's sample_impressions.n].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Label Studio port [8080].")
 @click.option("--keep-running", is_flag=True,
               help="Leave Label Studio up afterwards, for a person to look or annotate.")
-def demo_cmd(workdir: str, items: int, impressions: int, seed: int, n_catalogue: int,
-             n_impressions: int, port: int | None, keep_running: bool) -> None:
+def demo_cmd(workdir: str, items: int, impressions: int, seed: int, n_catalogue: int | None,
+             n_impressions: int | None, port: int | None, keep_running: bool) -> None:
     """Run a whole audit in WORKDIR [audit-demo]: data, samples, Label Studio, SIMULATED
     annotators, pull, adjudication, estimates vs the hidden truth, report, DVC version."""
     run_demo(workdir, items=items, impressions=impressions, seed=seed, n_catalogue=n_catalogue,

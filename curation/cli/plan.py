@@ -40,8 +40,7 @@ def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: f
     from curation.estimation.planning import check_request, load_pilot, plan_population
     from samplers.strata import Strata
     from schemas.io import read_parquet
-
-    from .options import split_list
+    from schemas.lists import split_list
 
     check_request(margin, p, pilot is not None, domain, domain_margin, population is not None)
     found = load_pilot(pilot, y, domain) if pilot else None

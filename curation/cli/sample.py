@@ -6,50 +6,12 @@ from pathlib import Path
 
 import click
 
-from curation.params import load_section
 from samplers import SAMPLERS
 from samplers.engine import ENGINES
+from samplers.options import ALLOCATIONS, load_section, sampler_from_options
 from samplers.source import DEFAULT_BATCH_ROWS
-from samplers.strata import Strata
-from schemas import DesignError
 
-from .options import split_list
 from .render import allocation_table, thin_strata_warnings
-
-
-def build_sampler(options: dict):
-    """A sampler from CLI/params options (names as in params.yaml)."""
-    design = options.get("design") or "stratified"
-    if design not in SAMPLERS:
-        raise DesignError(f"unknown design {design!r}; expected one of {sorted(SAMPLERS)}")
-    strata = Strata(columns=split_list(options.get("strata")), bins=options.get("bins"),
-                    n_bins=int(options.get("n_bins") or 4),
-                    clusters=split_list(options.get("clusters")),
-                    n_clusters=int(options.get("n_clusters") or 8),
-                    seed=int(options.get("seed") or 0))
-    if options.get("n") is None:
-        raise DesignError("the sample size n is required (--n or `n:` in the params section)")
-    common = dict(n=int(options["n"]), seed=int(options.get("seed") or 0), strata=strata,
-                  allocation=options.get("allocation") or "proportional",
-                  min_per_stratum=int(options.get("min_per_stratum") or 0),
-                  power=float(options.get("power") if options.get("power") is not None else 0.5),
-                  neyman_col=options.get("neyman_col"), unit_col=options.get("unit_col"),
-                  coordinate_with=options.get("coordinate_with"),
-                  overlap=options.get("overlap") or "max")
-    if design == "stratified":
-        for key in ("size", "mixture"):
-            if options.get(key) is not None:
-                raise DesignError(f"--{key} applies to importance or poisson designs only")
-        return SAMPLERS[design](**common)
-    extra = dict(size=options.get("size"), mixture=options.get("mixture"))
-    if design == "importance":
-        extra["method"] = options.get("method") or "priority"
-    return SAMPLERS[design](**common, **extra)
-
-
-OPTION_NAMES = ("design", "n", "seed", "strata", "allocation", "size", "min_per_stratum",
-                "unit_col", "power", "neyman_col", "bins", "n_bins", "clusters", "n_clusters",
-                "mixture", "method", "coordinate_with", "overlap")
 
 
 @click.command("sample")
@@ -60,7 +22,7 @@ OPTION_NAMES = ("design", "n", "seed", "strata", "allocation", "size", "min_per_
 @click.option("--n", "n", type=click.IntRange(min=0), help="Sample size (expected for poisson).")
 @click.option("--seed", type=click.IntRange(min=0), help="PRN key [0].")
 @click.option("--strata", help="Comma-separated stratification columns.")
-@click.option("--allocation", type=click.Choice(["proportional", "equal", "neyman", "power"]),
+@click.option("--allocation", type=click.Choice(ALLOCATIONS),
               help="[proportional]")
 @click.option("--size", help="Size measure column, or 'exposure' (1/log2(position+1)).")
 @click.option("--min-per-stratum", type=click.IntRange(min=0), help="Floor per stratum [0].")
@@ -92,13 +54,13 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
     """Draw a sample of INPUT (Parquet file or directory) and write it to OUTPUT."""
     if Path(output).resolve() == Path(input_path).resolve():
         raise click.UsageError("OUTPUT would overwrite INPUT")
-    merged = load_section(params_file, section, OPTION_NAMES) if params_file else {}
+    merged = load_section(params_file, section) if params_file else {}
     if section and not params_file:
         raise click.UsageError("--section needs --params")
     merged.update({k: v for k, v in options.items() if v is not None})
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    sample = build_sampler(merged).sample(input_path, batch_rows=batch_rows, engine=engine,
+    sample = sampler_from_options(merged).sample(input_path, batch_rows=batch_rows, engine=engine,
                                           scheduler=scheduler)
     sample.write(output)
     click.echo(allocation_table(sample))

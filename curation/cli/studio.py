@@ -8,15 +8,14 @@ import click
 from annotation import server
 from annotation.agreement import agreement, coverage, summary, why_none
 from annotation.connection import studio_dir
-from annotation.expert import expert_queue
+from annotation.expert import push_expert_queue
 from annotation.pull import pull
 from annotation.push import DEFAULT_BATCH, push
 from annotation.queues import Budget
-from schemas.io import read_parquet, write_table
-from schemas.validate import validate_labels
-
-from .options import categories as option_categories
-from .options import split_list
+from schemas.io import write_table
+from schemas.labels import DEFAULT_CATEGORIES, categories_of
+from schemas.lists import split_list
+from schemas.validate import read_labels
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
                           help="Studio folder: server data, connection file, ledgers, pseudonym "
@@ -111,26 +110,28 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
     """Push SAMPLE as blinded tasks; each unit exactly once, however often it is run."""
     if gold_path and expert_from:
         raise click.UsageError("--gold mixes into the review queue: not with --expert-from")
+    if expert_from and (queues or budget is not None):
+        raise click.UsageError("the expert queue is one project for the expert: --queues and "
+                               "--budget are for the review queues")
     limit = None
     if budget is not None or high_risk_strata or high_risk_score is not None:
         if budget is None:
             raise click.UsageError("--high-risk-strata/--high-risk-score define what --budget "
                                    "counts: give --budget too")
         limit = Budget(budget, frozenset(split_list(high_risk_strata)), high_risk_score)
-    queue = None
+    common = dict(template=template, catalogue_path=catalogue,
+                  categories=split_list(categories) or DEFAULT_CATEGORIES,
+                  predictions=predictions, batch_size=batch_size, ledger=ledger,
+                  directory=directory)
     if expert_from:
-        labels = validate_labels(read_parquet(expert_from), source=expert_from).to_pandas()
-        queue = expert_queue(labels)
+        queue, r = push_expert_queue(sample, read_labels(expert_from), project, **common)
         click.echo(f"{len(queue)} unresolved unit(s) in {expert_from} for expert review")
-        if not queue:
+        if r is None:
             return
-    r = push(sample, project, template=template, catalogue_path=catalogue,
-             categories=option_categories(categories), annotators=annotators, overlap=overlap,
-             predictions=predictions, batch_size=batch_size, ledger=ledger,
-             stage="expert" if queue else "review", units=list(queue) if queue else None,
-             review=queue, directory=directory, gold_path=gold_path, gold_rate=gold_rate,
-             gold_seed=gold_seed, queues=queues, queue_seed=queue_seed, budget=limit,
-             rotate_by=rotate_by)
+    else:
+        r = push(sample, project, annotators=annotators, overlap=overlap, gold_path=gold_path,
+                 gold_rate=gold_rate, gold_seed=gold_seed, queues=queues,
+                 queue_seed=queue_seed, budget=limit, rotate_by=rotate_by, **common)
     where = (f"project {r.project!r} (id {r.project_id}{', new' if r.created else ''})"
              if queues is None else f"{len(r.projects)} annotator queues of {r.project!r}")
     tasks = "," if queues is None else f" in {r.imported + r.already + r.held} tasks:"
@@ -185,9 +186,8 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
 def agreement_cmd(labels: str, min_common: int, output: str | None) -> None:
     """Krippendorff's alpha and pairwise Cohen's kappa per label field of LABELS, over the
     units with two or more counted votes."""
-    frame = validate_labels(read_parquet(labels), source=labels).to_pandas()
-    categories = [c.removeprefix("cat_") for c in frame.columns if c.startswith("cat_")]
-    table = agreement(frame, categories, min_common=min_common)
+    frame = read_labels(labels)
+    table = agreement(frame, categories_of(frame), min_common=min_common)
     if output:
         import pyarrow as pa
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from curation.reproduce import reproduce
-from curation.versions import get_dataset, list_versions
+from curation.versions.history import get_dataset, list_versions
+from curation.versions.reproduce import reproduce
 from schemas import VersionError
 
 REPO = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),

@@ -8,7 +8,6 @@ metrics and sample-size planning.
 """
 
 from .calibration import calibrate
-from .design import SurveyDesign, recognise
 from .estimators import Estimate, hajek_mean, ht_total, ratio
 from .intervals import (
     count_interval,
@@ -30,6 +29,7 @@ from .misclassification import (
 from .missingness import domain_rates, worst_case_bounds
 from .nonresponse import adjust, cell_codes, respondents
 from .propensity import propensity_adjust
+from .survey_design import SurveyDesign, recognise
 from .tidy import COLUMNS, estimate_table
 
 __all__ = [

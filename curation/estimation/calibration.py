@@ -17,7 +17,7 @@ import pandas as pd
 
 from schemas import DesignError, SchemaError
 
-from .design import SurveyDesign
+from .survey_design import SurveyDesign
 
 
 def _indicators(df: pd.DataFrame, totals: dict[str, dict[str, float]],

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .design import SurveyDesign
+from .survey_design import SurveyDesign
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def hajek_mean(design: SurveyDesign, y: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> from curation.estimation.design import SurveyDesign
+    >>> from curation.estimation.survey_design import SurveyDesign
     >>> d = SurveyDesign("poisson", np.zeros(4, int), ("all",), np.full(4, .5), np.full(4, 2.))
     >>> e = hajek_mean(d, np.array([1., 0., 0., 1.]))
     >>> round(e.estimate, 3), round(e.se, 4)

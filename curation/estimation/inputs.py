@@ -18,7 +18,7 @@ def load_sample(path: str | Path, manifest_path: str | Path | None = None,
 
     The manifest is, in order: ``manifest_path`` (a ``*.manifest.json``), the Parquet
     metadata of ``path``, the sidecar ``<name>.manifest.json`` beside it; else None, and
-    :func:`curation.estimation.design.recognise` infers the design from the weights.
+    :func:`curation.estimation.survey_design.recognise` infers the design from the weights.
     """
     path = Path(path)
     if not path.exists():

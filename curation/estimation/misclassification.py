@@ -47,9 +47,9 @@ from annotation.adjudication import adjudicate, latest_versions
 from schemas import DesignError, SchemaError
 from schemas.labels import counted
 
-from .design import SurveyDesign
 from .estimators import Estimate, hajek_mean
 from .intervals import proportion_interval
+from .survey_design import SurveyDesign
 
 MIN_POSITIVES = 10
 MIN_NEGATIVES = 50

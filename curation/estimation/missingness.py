@@ -10,10 +10,10 @@ import pandas as pd
 
 from schemas import DesignError
 
-from .design import SurveyDesign
 from .estimators import hajek_mean
 from .intervals import proportion_interval
 from .nonresponse import _mask, parse_cells
+from .survey_design import SurveyDesign
 
 ASSUMPTIONS = {
     "strata": "labels are missing at random within the sampling strata ({spec}): within a "
@@ -39,7 +39,7 @@ def worst_case_bounds(design: SurveyDesign, y: np.ndarray, responded: np.ndarray
     Examples
     --------
     >>> import numpy as np
-    >>> from curation.estimation.design import SurveyDesign
+    >>> from curation.estimation.survey_design import SurveyDesign
     >>> d = SurveyDesign("poisson", np.zeros(4, int), ("all",), np.full(4, .01), np.full(4, 100.))
     >>> lo, hi = worst_case_bounds(d, np.array([0., 1., np.nan, 0.]), np.array([1, 1, 0, 1], bool))
     >>> bool(0 < lo < 0.25 < 0.5 < hi < 1)
@@ -72,7 +72,7 @@ def domain_rates(design: SurveyDesign, responded: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> from curation.estimation.design import SurveyDesign
+    >>> from curation.estimation.survey_design import SurveyDesign
     >>> d = SurveyDesign("poisson", np.zeros(4, int), ("all",), np.full(4, .5), np.full(4, 2.))
     >>> r = domain_rates(d, np.array([1, 0, 1, 1], bool), {"m=a": np.array([1, 1, 0, 0], bool)})
     >>> r["nonresponse_rate"].tolist()

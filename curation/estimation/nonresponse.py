@@ -55,7 +55,7 @@ from schemas import DesignError, SchemaError
 from schemas.labels import NONRESPONSE
 from schemas.validate import rows_where
 
-from .design import SurveyDesign, _residualise, stratum_fpc
+from .survey_design import SurveyDesign, _residualise, stratum_fpc
 
 COLUMN = "adjudication"
 
@@ -287,7 +287,7 @@ def adjust(design: SurveyDesign, responded: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> from curation.estimation.design import SurveyDesign
+    >>> from curation.estimation.survey_design import SurveyDesign
     >>> d = SurveyDesign("srswor", np.array([0, 0, 0, 0]), ("a",), np.full(4, .4),
     ...                  np.full(4, 2.5), N_h=np.array([10.]))
     >>> adj, rates = adjust(d, np.array([True, True, False, True]))

@@ -20,8 +20,8 @@ import pandas as pd
 
 from schemas import DesignError, SchemaError
 
-from .design import SurveyDesign
 from .nonresponse import Cells, _is_numeric, _mask, adjust, check_covariates, quantile_bins
+from .survey_design import SurveyDesign
 
 
 def _columns(columns: str | Sequence[str]) -> list[str]:
@@ -95,7 +95,7 @@ def propensity_adjust(design: SurveyDesign, df: pd.DataFrame, responded: np.ndar
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from curation.estimation.design import SurveyDesign
+    >>> from curation.estimation.survey_design import SurveyDesign
     >>> d = SurveyDesign("poisson", np.zeros(10, int), ("all",), np.full(10, .1),
     ...                  np.full(10, 10.))
     >>> df = pd.DataFrame({"s": np.arange(10.)})

@@ -25,8 +25,8 @@ from scipy import stats
 
 from schemas import DesignError
 
-from .design import SurveyDesign
 from .estimators import Estimate, hajek_mean, linear_combination, mean_score, ratio
+from .survey_design import SurveyDesign
 
 
 @dataclass(frozen=True)

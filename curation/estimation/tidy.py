@@ -26,7 +26,6 @@ from schemas.validate import rows_where
 
 from . import frame, misclassification, missingness, nonresponse
 from .calibration import calibrate
-from .design import recognise
 from .estimators import Estimate, hajek_mean, ht_total
 from .intervals import (
     check_level,
@@ -36,6 +35,7 @@ from .intervals import (
     t_interval,
 )
 from .propensity import propensity_adjust
+from .survey_design import recognise
 
 COLUMNS = ["metric", "y", "domain", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff",
            "ci_method", "worst_low", "worst_high", "assumption"]

@@ -13,24 +13,14 @@ ratings).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from annotation.adjudication import latest_versions
 from annotation.agreement import agreement, summary
-from curation.build import categories_of
-from schemas.io import read_parquet
-from schemas.labels import counted, no_decision
-from schemas.validate import validate_labels
+from schemas.labels import categories_of, category_columns, counted, no_decision
 
 PROGRESS = ["annotator", "stage", "annotations", "units", "counted", "unsure", "skipped",
             "no_decision"]
-
-
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """A labels table checked against the label contract (``schemas.validate_labels``)."""
-    return validate_labels(read_parquet(path), source=str(path)).to_pandas()
 
 
 def progress(labels: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +48,7 @@ def exposure(labels: pd.DataFrame) -> pd.DataFrame:
     latest = latest_versions(labels)
     if "stage" in latest:
         latest = latest[latest["stage"].fillna("review") == "review"]
-    cats = [c for c in latest.columns if c.startswith("cat_")]
+    cats = category_columns(categories_of(latest))
     if latest.empty:
         return pd.DataFrame(columns=["annotator", "days", "tasks", "sensitive",
                                      "high_severity", "busiest_day", *cats])

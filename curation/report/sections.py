@@ -1,28 +1,29 @@
 """The sections of the report: each reads its input, adds headings, figures, tables and CSVs
-to a :class:`~curation.report.build.Builder` and records its numbers in ``b.numbers``.
+to a :class:`~curation.report.assembly.Builder` and records its numbers in ``b.numbers``.
 
 A section is a function of the builder and one input path (``extra_sections`` of
-:class:`~curation.report.build.ReportInputs` are functions of the builder alone).
+:class:`~curation.report.assembly.ReportInputs` are functions of the builder alone).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.build import nonresponse_report
+from curation.curated import nonresponse_report
 from curation.estimation import recognise
 from curation.estimation.inputs import load_sample
 from curation.estimation.missingness import assumption as nonresponse_assumption
 from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
+from schemas.validate import read_labels
 
-from .annotators import agreement_summary, exposure, progress, read_labels, totals
+from .annotators import agreement_summary, exposure, progress, totals
+from .assembly import Builder
 from .composition import (
     composition,
     max_weighted_gap,
@@ -38,11 +39,8 @@ from .figures import (
     stacked_figure,
     status_figure,
 )
+from .groups import join_groups, representation_table
 from .prevalence import prevalence_table
-from .representation import join_groups, representation_table
-
-if TYPE_CHECKING:
-    from .build import Builder
 
 ESTIMATE_COLUMNS = ("metric", "y", "domain", "estimate", "ci_low", "ci_high")
 LIST_UNITS = 50  # list the ids of units without a final label up to this many

@@ -23,3 +23,22 @@ def demo(tmp_path_factory):
     samples["catalogue"] = out / "catalogue.parquet"
     samples["recommendations"] = out / "recommendations.parquet"
     return samples
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a browser test module (each annotator gets a context)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.annotation.browser import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shot(request):
+    """The name a failing page's screenshot gets in /tmp/browser-shots/."""
+    return request.node.name

@@ -10,9 +10,9 @@ import pandas as pd
 from schemas import DesignError, Manifest, SchemaError
 
 from .. import nonresponse
-from ..design import recognise
 from ..estimators import Estimate, hajek_mean
 from ..inputs import load_sample
+from ..survey_design import recognise
 
 
 @dataclass(frozen=True)

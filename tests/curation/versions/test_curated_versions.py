@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.reproduce import reproduce
-from curation.versions import list_versions
+from curation.versions.history import list_versions
+from curation.versions.reproduce import reproduce
 from schemas.labels import DEFAULT_CATEGORIES
 
 from .conftest import commit, curate, sh

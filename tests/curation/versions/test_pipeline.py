@@ -7,8 +7,7 @@ import re
 import pytest
 import yaml
 
-from curation.cli.sample import OPTION_NAMES
-from curation.params import load_section
+from samplers.options import load_section
 
 from .conftest import PROJECT, set_params, sh
 
@@ -33,7 +32,7 @@ def test_exp_run_varies_a_design_and_params_stay_loadable(clone):
     repo = clone.repo
     out = sh(repo, "dvc", "exp", "run", "-S", "sample_catalogue.n=420")
     assert ran(out) == {"sample_catalogue"}
-    section = load_section(repo / "params.yaml", "sample_catalogue", OPTION_NAMES)
+    section = load_section(repo / "params.yaml", "sample_catalogue")
     assert section["n"] == 420
     import pyarrow.parquet as pq
 
@@ -42,7 +41,7 @@ def test_exp_run_varies_a_design_and_params_stay_loadable(clone):
 
 def test_project_params_sections_load_and_every_stage_is_declared():
     for section in ("sample_catalogue", "sample_impressions"):
-        assert load_section(PROJECT / "params.yaml", section, OPTION_NAMES)["seed"] > 0
+        assert load_section(PROJECT / "params.yaml", section)["seed"] > 0
     stages = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
     assert {"demo_data", "sample_catalogue", "sample_impressions", "push", "pull", "build",
             "estimate", "report"} <= set(stages)

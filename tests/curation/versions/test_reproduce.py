@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.reproduce import reproduce
-from curation.versions import list_versions
+from curation.versions.history import list_versions
+from curation.versions.reproduce import reproduce
 from schemas import read_manifest
 
 from .conftest import commit, curate, set_params, sh, tree_state

@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from curation.demo_data import generate
+from curation.demo.synthetic import generate
 from schemas import validate
 
 

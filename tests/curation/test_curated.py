@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from curation.build import build_curated
 from curation.cli.main import cli
+from curation.curated import build_curated
 from samplers import StratifiedSampler
 from schemas import SchemaError, content_hash, read_manifest, validate
 from schemas.labels import DEFAULT_CATEGORIES

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from curation.estimation.design import SurveyDesign
 from curation.estimation.intervals import t_interval
 from curation.estimation.representation import (
     exposure_share,
     known_share,
     representation_ratio,
 )
+from curation.estimation.survey_design import SurveyDesign
 from schemas import SchemaError
 from schemas.io import read_parquet
 

@@ -1,11 +1,13 @@
-"""Assemble the audit report of one version: HTML (figures embedded), PNG files and JSON numbers.
+"""The audit report being assembled: what it reports on, its page, figures, tables and numbers.
 
 Inputs are the files the pipeline already writes: samples (with manifests) and their
 populations, curated tables, tidy estimate tables (``metric, y, domain, estimate, se, ci_low,
 ci_high, n, ...``), labels tables, the catalogue and impression samples (for representation).
 Every section is optional; the report shows what it is given. ``metrics.json`` holds the
 numbers as nested objects (``dvc metrics show`` flattens them; NaN is written as null) and
-every table of a figure is also a CSV in ``tables/`` (for ``dvc plots``).
+every table of a figure is also a CSV in ``tables/`` (for ``dvc plots``). The sections
+(:mod:`.sections`) add to a :class:`Builder`; :func:`curation.report.compose.build_report`
+runs them in order.
 """
 
 from __future__ import annotations
@@ -21,15 +23,8 @@ import pyarrow.parquet as pq
 from schemas import SchemaError, read_manifest
 from schemas.io import atomic_path, write_json, write_text
 
+from .groups import catalogue_columns, read_groups
 from .html import Page
-from .representation import catalogue_columns, read_groups
-from .sections import (
-    curated_section,
-    estimates_section,
-    labels_section,
-    representation_section,
-    sample_section,
-)
 
 DEFAULT_GROUPS = ("creator_group",)
 
@@ -187,21 +182,3 @@ class Builder:
             cols = [g for g in self.groups if g in self.catalogue_cols]
             self._catalogue_groups = read_groups(self.catalogue, cols)
         return self._catalogue_groups
-
-
-def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
-    """Write ``report.html``, ``figures/*.png``, ``metrics.json`` and ``tables/*.csv``.
-
-    Every input is read and every figure drawn before the first file is written, so a bad
-    input leaves no partial report.
-    """
-    b = Builder(inputs, Path(outdir))
-    for section, paths in ((sample_section, inputs.samples),
-                           (representation_section, b.impressions),
-                           (curated_section, inputs.curated), (labels_section, inputs.labels),
-                           (estimates_section, inputs.estimates)):
-        for path in paths:
-            section(b, Path(path))
-    for section in inputs.extra_sections:
-        section(b)
-    return b.write()

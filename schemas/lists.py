@@ -1,8 +1,6 @@
-"""Option values shared by the commands: comma-separated lists and the category list."""
+"""Option values written as text: comma-separated lists, on the command line and in params."""
 
 from __future__ import annotations
-
-from schemas.labels import DEFAULT_CATEGORIES
 
 
 def split_list(value: str | list | tuple | None) -> tuple[str, ...]:
@@ -18,8 +16,3 @@ def split_list(value: str | list | tuple | None) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(s.strip() for s in value.split(",") if s.strip())
     return tuple(value)
-
-
-def categories(value: str | None) -> tuple[str, ...]:
-    """The ``--categories`` list, or the default six."""
-    return split_list(value) or DEFAULT_CATEGORIES

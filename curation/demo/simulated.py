@@ -27,7 +27,7 @@ NOTE = "simulated annotator (demo)"
 
 
 @dataclass(frozen=True)
-class Profile:
+class SimulatedAnnotator:
     """How one simulated annotator errs: P(says no | sensitive), P(says yes | not sensitive),
     P(unsure), P(skip), P(wrong category | says yes) and P(severity off by one)."""
 
@@ -44,18 +44,18 @@ class Profile:
         return f"{self.name}@demo.invalid"
 
 
-TEAM = (Profile("simulated-annotator-1"),
-        Profile("simulated-annotator-2", miss=0.1, false_alarm=0.01, unsure=0.05),
-        Profile("simulated-annotator-3", miss=0.04, false_alarm=0.03, skip=0.02))
-EXPERT = Profile("simulated-expert-1", miss=0.01, false_alarm=0.003, unsure=0.0, skip=0.0,
-                 wrong_category=0.02, severity_slip=0.05)
+TEAM = (SimulatedAnnotator("simulated-annotator-1"),
+        SimulatedAnnotator("simulated-annotator-2", miss=0.1, false_alarm=0.01, unsure=0.05),
+        SimulatedAnnotator("simulated-annotator-3", miss=0.04, false_alarm=0.03, skip=0.02))
+EXPERT = SimulatedAnnotator("simulated-expert-1", miss=0.01, false_alarm=0.003, unsure=0.0,
+                            skip=0.0, wrong_category=0.02, severity_slip=0.05)
 
 
 def _rng(seed: int, unit: str, who: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(unit.encode()), zlib.crc32(who.encode())])
 
 
-def answer(truth: dict, profile: Profile, categories: list[str], seed: int) -> dict:
+def answer(truth: dict, profile: SimulatedAnnotator, categories: list[str], seed: int) -> dict:
     """One simulated judgement of a unit whose truth is ``{sensitive, category, severity}``:
     keyword arguments of :func:`~annotation.templates.to_result` plus ``skipped``."""
     rng = _rng(seed, str(truth["unit_id"]), profile.name)
@@ -75,8 +75,8 @@ def answer(truth: dict, profile: Profile, categories: list[str], seed: int) -> d
             "severity": severity if said else None, "unsure": unsure}
 
 
-def labelers(unit: str, team: tuple[Profile, ...], overlap: float, seed: int
-             ) -> tuple[Profile, ...]:
+def labelers(unit: str, team: tuple[SimulatedAnnotator, ...], overlap: float, seed: int
+             ) -> tuple[SimulatedAnnotator, ...]:
     """Who labels ``unit``: the whole team on an ``overlap`` share of units, else one member."""
     u = _rng(seed, unit, "assignment").random(2)
     if u[0] < overlap:
@@ -96,7 +96,7 @@ class Round:
 
 
 def annotate(conn: Connection, project: str, truth: pd.DataFrame, categories: list[str],
-             team: tuple[Profile, ...] = TEAM, overlap: float = 1.0, seed: int = 0,
+             team: tuple[SimulatedAnnotator, ...] = TEAM, overlap: float = 1.0, seed: int = 0,
              units: Iterable[str] | None = None, threads: int = 4) -> Round:
     """Have ``team`` label the tasks of ``project`` (all of them, or ``units``) through the API.
 

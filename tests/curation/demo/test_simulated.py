@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.simulated_annotators import EXPERT, TEAM, answer, labelers
+from curation.demo.simulated import EXPERT, TEAM, answer, labelers
 
 CATS = ["violence", "self_harm", "misinformation"]
 N = 20_000

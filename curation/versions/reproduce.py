@@ -5,7 +5,7 @@ For a sample, the recipe comes from the revision's ``dvc.lock`` stage that wrote
 a sample added with ``dvc add`` is redrawn from the design in its own manifest. A curated
 dataset is rebuilt from the sample and labels it records. Inputs are copied from DVC into a
 temporary directory; the workspace is never touched. The redraw is compared with the stored
-file by content hash; when they differ, :mod:`curation.tablediff` says how.
+file by content hash; when they differ, :mod:`curation.versions.tablediff` says how.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import click
-
+from curation.curated import curate_tables
 from samplers import SAMPLERS, Strata
 from samplers.base import BaseSampler
+from samplers.options import load_section, sample_command, sampler_from_options
 from schemas import CurationError, Manifest, VersionError, content_hash
 
-from .build import curate_tables
-from .dvcrepo import Snapshot, repo_root
-from .params import load_section
+from .history import datasets_at
+from .repository import Snapshot, repo_root
 from .tablediff import design_differences, provenance_differences, table_differences
-from .versions import datasets_at
 
-CONTROL = ("input_path", "output", "params_file", "section", "batch_rows")
+CONTROL = ("input_path", "output", "params_file", "section", "batch_rows", "engine", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -94,23 +92,17 @@ def _command(cmd: str | list, verb: str) -> list[str] | None:
 
 def _stage_options(snap: Snapshot, path: str, tmp: Path) -> tuple[dict, str] | None:
     """Options, input path and a description of the ``curate sample`` stage that wrote it."""
-    from .cli.sample import OPTION_NAMES, sample_cmd
-
     stage = snap.stage_of(path)
-    args = _command(stage.get("cmd", ""), "sample") if stage else None
-    if args is None:
+    params = sample_command(stage.get("cmd", "")) if stage else None
+    if params is None:
         return None
-    try:
-        ctx = sample_cmd.make_context("sample", list(args))
-    except click.ClickException as exc:
-        raise VersionError(f"{snap.rev}: cannot parse the command of stage "
-                           f"{stage['name']!r}: {exc.format_message()}") from None
-    params = ctx.params
+    if "input_path" not in params:
+        raise VersionError(f"{snap.rev}: the command of stage {stage['name']!r} names no input")
     merged: dict = {}
     recipe = f"stage {stage['name']!r} of dvc.lock"
     if params.get("params_file"):
         local = snap.fetch(params["params_file"], tmp / "params" / "params.yaml")
-        merged = load_section(local, params.get("section"), OPTION_NAMES)
+        merged = load_section(local, params.get("section"))
         recipe += f", {params['params_file']} section {params.get('section')!r}"
     merged.update({k: v for k, v in params.items() if k not in CONTROL and v is not None})
     merged["input"] = params["input_path"]
@@ -118,13 +110,11 @@ def _stage_options(snap: Snapshot, path: str, tmp: Path) -> tuple[dict, str] | N
 
 
 def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
-    from .cli.sample import build_sampler
-
     staged = _stage_options(snap, path, tmp)
     if staged is not None:
         options, recipe = staged
         source = snap.relative(options.pop("input"))
-        sampler = build_sampler(options)
+        sampler = sampler_from_options(options, f"{snap.rev}: {recipe}")
         where = f"{snap.rev}'s params"
     else:
         sampler = sampler_from_manifest(stored)
@@ -177,7 +167,7 @@ def _reproduce_one(snap: Snapshot, path: str, tmp: Path) -> Reproduction:
 
 
 def _rebuild_curated(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
-    from .build import _hashable, describe_input
+    from curation.curated import _hashable, describe_input
 
     stage = snap.stage_of(path)
     args = _command(stage.get("cmd", ""), "build") if stage else None

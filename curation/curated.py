@@ -32,7 +32,7 @@ from schemas import (
     write_with_manifest,
 )
 from schemas.io import read_parquet
-from schemas.labels import NONRESPONSE, counted, no_decision
+from schemas.labels import NONRESPONSE, categories_of, counted, no_decision
 from schemas.validate import validate_labels
 
 ADDED = ("n_annotations", "agreement", "adjudication")
@@ -54,12 +54,6 @@ class Curated:
     def write(self, path: str | Path) -> None:
         """Atomically write the Parquet file (manifest in its metadata) and its sidecar."""
         write_with_manifest(path, self.table, self.manifest)
-
-
-def categories_of(labels: pd.DataFrame | pa.Table) -> list[str]:
-    """The categories of a labels table, from its ``cat_<name>`` columns (in column order)."""
-    names = labels.columns if isinstance(labels, pd.DataFrame) else labels.column_names
-    return [c.removeprefix("cat_") for c in names if c.startswith("cat_")]
 
 
 def nonresponse_report(curated: pa.Table) -> pd.DataFrame:
@@ -185,7 +179,7 @@ def _hashable(table: pa.Table) -> pa.Table:
     return table
 
 
-def read_labels(path: str | Path) -> tuple[pa.Table, Manifest | None]:
+def _labels_and_manifest(path: str | Path) -> tuple[pa.Table, Manifest | None]:
     """A labels table and its manifest (None when the file has none)."""
     table = read_parquet(path)
     try:
@@ -211,7 +205,7 @@ def build_curated(sample_path: str | Path, labels_path: str | Path, votes: int =
     if sample_manifest.kind != "sample":
         raise SchemaError(f"expected a sample, found a {sample_manifest.kind!r} dataset",
                           source=str(sample_path))
-    labels, labels_manifest = read_labels(labels_path)
+    labels, labels_manifest = _labels_and_manifest(labels_path)
     inputs = {"sample": describe_input(sample_path, sample, sample_manifest),
               "labels": describe_input(labels_path, labels, labels_manifest)}
     return curate_tables(sample.replace_schema_metadata(None), sample_manifest,

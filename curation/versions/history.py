@@ -16,7 +16,7 @@ from schemas import Manifest, VersionError
 from schemas.io import atomic_path
 from schemas.manifest import sidecar_path
 
-from .dvcrepo import Snapshot, history, md5_of, repo_root, tags
+from .repository import Snapshot, history, md5_of, repo_root, tags
 
 DATASET_KINDS = ("sample", "curated")
 

@@ -25,17 +25,16 @@ import yaml
 
 from annotation import server
 from annotation.connection import Connection, client
-from annotation.expert import expert_queue
+from annotation.expert import push_expert_queue
 from annotation.projects import require_project
 from annotation.pull import expert_title, project_categories
-from annotation.push import push
 from annotation.queues import queue_title
 from schemas.errors import CurationError, VersionError
 from schemas.io import write_text
 
-from . import simulated_annotators as sim
+from . import simulated as sim
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = Path(__file__).resolve().parent / "pipeline"  # the project's dvc.yaml, params.yaml
 MARKER = ".audit-demo"
 STUDIO = ".studio"
 REMOTE = ".dvc-remote"
@@ -82,10 +81,6 @@ def prepare(workdir: Path, env: dict, sizes: dict) -> None:
     if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).exists():
         raise CurationError(f"{workdir} exists and is not a demo folder: choose an empty or "
                             f"new folder")
-    for name in ("dvc.yaml", "params.yaml"):
-        if not (PROJECT_ROOT / name).exists():
-            raise CurationError(f"{PROJECT_ROOT / name} is missing: run the demo from a "
-                                f"source checkout of audit-curation")
     workdir.mkdir(parents=True, exist_ok=True)
     fresh = not (workdir / MARKER).exists()
     if fresh:
@@ -97,13 +92,15 @@ def prepare(workdir: Path, env: dict, sizes: dict) -> None:
         _sh(workdir, env, "dvc", "config", "cache.type", "copy")
         _sh(workdir, env, "dvc", "remote", "add", "-d", "local", str(workdir / REMOTE))
         write_text(workdir / ".gitignore", f"/{STUDIO}/\n/{REMOTE}/\n")
-        shutil.copyfile(PROJECT_ROOT / "dvc.yaml", workdir / "dvc.yaml")
+        shutil.copyfile(PIPELINE / "dvc.yaml", workdir / "dvc.yaml")
         write_text(workdir / MARKER, "an audit-curation demo repository (curate demo)\n")
-    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    params = yaml.safe_load((PIPELINE / "params.yaml").read_text())
     params["demo_data"].update(items=sizes["items"], impressions=sizes["impressions"],
                                seed=sizes["seed"])
-    params["sample_catalogue"]["n"] = sizes["n_catalogue"]
-    params["sample_impressions"]["n"] = sizes["n_impressions"]
+    for section, size in (("sample_catalogue", "n_catalogue"),
+                          ("sample_impressions", "n_impressions")):
+        if sizes[size] is not None:
+            params[section]["n"] = sizes[size]
     params["report"]["title"] = "Demo audit (simulated annotators)"
     write_text(workdir / "params.yaml", "# The demo's copy of the project's params.yaml, with "
                "the demo's sizes.\n" + yaml.safe_dump(params, sort_keys=False))
@@ -152,7 +149,8 @@ def _next_tag(workdir: Path, env: dict) -> str:
 
 
 def run_demo(workdir: str | os.PathLike, *, items: int = 20_000, impressions: int = 100_000,
-             seed: int = 2026, n_catalogue: int = 400, n_impressions: int = 300,
+             seed: int = 2026, n_catalogue: int | None = None,
+             n_impressions: int | None = None,
              port: int | None = None, keep_running: bool = False,
              echo: Callable[[str], None] = print) -> DemoResult:
     """Run the demo in ``workdir`` (created, or continued when it holds an earlier demo)."""
@@ -201,15 +199,14 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
     for i, audit in enumerate(audits):
         project = params["audits"][audit]["project"]
         labels = pd.read_parquet(workdir / f"data/labels/{audit}_labels.parquet")
-        queue = expert_queue(labels)
+        categories = _categories(conn, queue_title(project, 1))
+        queue, _ = push_expert_queue(
+            workdir / f"data/samples/{audit}_sample.parquet", labels, expert_title(project),
+            conn=conn, catalogue_path=workdir / "data/raw/catalogue.parquet",
+            categories=categories, directory=workdir / STUDIO)
         if not queue:
             echo(f"      {project}: no unresolved unit")
             continue
-        categories = _categories(conn, queue_title(project, 1))
-        push(workdir / f"data/samples/{audit}_sample.parquet", expert_title(project),
-             conn=conn, catalogue_path=workdir / "data/raw/catalogue.parquet",
-             categories=categories, stage="expert", units=list(queue),
-             review=queue, directory=workdir / STUDIO)
         r = sim.annotate(conn, expert_title(project), unit_truth(workdir, audit),
                          categories, team=(sim.EXPERT,), seed=seed + 100 + i)
         echo(f"      {expert_title(project)}: {r.annotations} simulated expert decision(s)")

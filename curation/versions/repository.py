@@ -54,7 +54,7 @@ def repo_root(path: str | Path = ".") -> Path:
     return root
 
 
-def resolve(root: Path, rev: str) -> str:
+def resolve_rev(root: Path, rev: str) -> str:
     """The commit id of ``rev`` (a tag, branch or commit)."""
     done = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet",
                            f"{rev}^{{commit}}"], capture_output=True, text=True, check=False)
@@ -123,7 +123,7 @@ class Snapshot:
     def __init__(self, root: str | Path, rev: str):
         self.root = Path(root)
         self.rev = rev
-        self.sha = resolve(self.root, rev)
+        self.sha = resolve_rev(self.root, rev)
         from dvc.fs import DVCFileSystem
 
         try:
