@@ -46,7 +46,6 @@ class ReportInputs:
     curated: tuple[Path, ...] = ()
     estimates: tuple[Path, ...] = ()
     title: str = "Audit report"
-    extra_sections: tuple = ()
     catalogue: Path | None = None
     impressions: tuple[Path, ...] = ()
     groups: tuple[str, ...] = ()
@@ -81,8 +80,31 @@ def _clean(obj):
     return obj
 
 
+NUMBERS = ("samples", "estimates", "annotation", "prevalence", "representation", "labels",
+           "agreement", "exposure")
+
+
+@dataclass
+class Section:
+    """What one section adds to the report: page parts (figures inline), the figures as PNG
+    files, tables as CSV files, and its numbers under the keys of :data:`NUMBERS`."""
+
+    page: Page = field(default_factory=lambda: Page(""))
+    figures: list[tuple[str, bytes]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    numbers: dict = field(default_factory=lambda: {k: {} for k in NUMBERS})
+
+    def add_figure(self, png: bytes, name: str, caption: str) -> None:
+        self.figures.append((name, png))
+        self.page.figure(png, caption)
+
+    def add_table(self, table: pd.DataFrame, name: str) -> None:
+        self.tables.append((name, table))
+
+
 class Builder:
-    """The report being assembled: page, figures, tables and numbers, written at the end."""
+    """The report being assembled: what it reports on (its inputs, resolved once: catalogue,
+    impressions, groups), and the page, figures, tables and numbers of the sections added."""
 
     def __init__(self, inputs: ReportInputs, outdir: Path):
         self.inputs = inputs
@@ -90,9 +112,7 @@ class Builder:
         self.page = Page(inputs.title)
         self.figures: list[tuple[Path, bytes]] = []
         self.tables: list[tuple[Path, pd.DataFrame]] = []
-        self.numbers: dict = {"samples": {}, "estimates": {}, "annotation": {},
-                              "prevalence": {}, "representation": {}, "labels": {},
-                              "agreement": {}}
+        self.numbers: dict = {k: {} for k in NUMBERS}
         self.catalogue = inputs.catalogue or self._default_catalogue()
         self.impressions = inputs.impressions or (
             self._default_impressions() if self.catalogue else ())
@@ -115,12 +135,15 @@ class Builder:
         write_text(html_path, self.page.render())
         return Report(html_path, tuple(p for p, _ in self.figures), metrics, self.numbers)
 
-    def add_figure(self, png: bytes, name: str, caption: str) -> None:
-        self.figures.append((self.outdir / "figures" / f"{_slug(name)}.png", png))
-        self.page.figure(png, caption)
-
-    def add_table(self, table: pd.DataFrame, name: str) -> None:
-        self.tables.append((self.outdir / "tables" / f"{_slug(name)}.csv", table))
+    def add(self, section: Section) -> None:
+        """Append a section: its page parts, files and numbers."""
+        self.page.parts += section.page.parts
+        self.figures += [(self.outdir / "figures" / f"{_slug(n)}.png", png)
+                         for n, png in section.figures]
+        self.tables += [(self.outdir / "tables" / f"{_slug(n)}.csv", t)
+                        for n, t in section.tables]
+        for key, values in section.numbers.items():
+            self.numbers.setdefault(key, {}).update(values)
 
     # -- inputs ------------------------------------------------------------------------------
 

@@ -26,7 +26,5 @@ def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
                            (curated_section, inputs.curated), (labels_section, inputs.labels),
                            (estimates_section, inputs.estimates)):
         for path in paths:
-            section(b, Path(path))
-    for section in inputs.extra_sections:
-        section(b)
+            b.add(section(b, Path(path)))
     return b.write()
