@@ -3,11 +3,12 @@
 Pure functions over a sample table (``design_weight``, ``inclusion_prob``, ``stratum``) and its
 manifest's design: :func:`recognise` the design, then Horvitz–Thompson totals, Hájek means and
 proportions, ratios and domains with linearized variances, intervals that never collapse,
-nonresponse adjustment, annotator-error (Rogan–Gladen) adjustment, calibration, representation
+nonresponse adjustment, annotator-error (Rogan–Gladen) adjustment, calibration, model-assisted
+(GREG / PPI++ with a prediction for every unit) estimation, representation
 metrics and sample-size planning.
 """
 
-from .calibration import calibrate
+from .calibration import calibrate, calibrate_linear
 from .estimators import Estimate, hajek_mean, ht_total, ratio
 from .intervals import (
     count_interval,
@@ -27,6 +28,7 @@ from .misclassification import (
     rogan_gladen,
 )
 from .missingness import domain_rates, worst_case_bounds
+from .model_assisted import greg, power_tuning, prediction_totals
 from .nonresponse import adjust, cell_codes, respondents
 from .propensity import propensity_adjust
 from .survey_design import SurveyDesign, recognise
@@ -34,9 +36,10 @@ from .tidy import COLUMNS, estimate_table
 
 __all__ = [
     "COLUMNS", "Adjusted", "ErrorRates", "Estimate", "SurveyDesign", "adjust",
-    "adjusted_proportion", "annotator_rates", "calibrate", "cell_codes", "count_interval",
-    "domain_rates", "estimate_table", "final_label_rates", "gold_rates", "hajek_mean",
-    "ht_total", "korn_graubard", "one_sided_bound", "propensity_adjust", "proportion_interval",
-    "ratio", "recognise", "respondents", "rogan_gladen", "t_interval", "wilson",
+    "adjusted_proportion", "annotator_rates", "calibrate", "calibrate_linear", "cell_codes",
+    "count_interval", "domain_rates", "estimate_table", "final_label_rates", "gold_rates",
+    "greg", "hajek_mean", "ht_total", "korn_graubard", "one_sided_bound", "power_tuning",
+    "prediction_totals", "propensity_adjust", "proportion_interval", "ratio", "recognise",
+    "respondents", "rogan_gladen", "t_interval", "wilson",
     "worst_case_bounds",
 ]
