@@ -84,3 +84,41 @@ def power_tuning(design: SurveyDesign, y: np.ndarray, predictions: np.ndarray) -
         var = np.sum(w * (f[m] - fb) ** 2)
         out[h] = np.sum(w * (f[m] - fb) * (y[m] - yb)) / var if var > 0 else 0.0
     return out
+
+
+def ppi_mean(y: np.ndarray, predictions: np.ndarray, unlabeled: np.ndarray,
+             level: float = 0.95) -> tuple[float, float, float, float, float]:
+    """PPI++ mean for i.i.d. data (Angelopoulos, Duchi & Zrnic 2023): ``n`` labeled units with
+    labels ``y`` and predictions, and ``N`` further units with predictions only; returns
+    ``(estimate, se, ci_low, ci_high, λ)``.
+
+    ``λ = Ĉov(y, f) / ((1 + n/N) V̂ar(f))`` clipped to [0, 1] (V̂ar over all ``n + N``
+    predictions), ``θ̂ = λ f̄_unlabeled + mean(y − λ f)``, ``se² = Var(λ f_unlabeled)/N +
+    Var(y − λ f)/n`` and a normal interval: the conventions of ``ppi_py.ppi_mean_ci``, so the
+    two agree. Used where the predictions are themselves a random sample rather than the
+    whole population (then :func:`greg` is the estimator).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.uniform(size=2000); y = (rng.uniform(size=2000) < f).astype(float)
+    >>> est, se, lo, hi, lam = ppi_mean(y[:200], f[:200], f[200:])
+    >>> lo < est < hi and 0 <= lam <= 1
+    True
+    """
+    from scipy.stats import norm
+
+    y = np.asarray(y, np.float64)
+    f = np.asarray(predictions, np.float64)
+    fu = np.asarray(unlabeled, np.float64)
+    n, N = y.size, fu.size
+    if f.shape != y.shape or n < 2 or N < 2:
+        raise DesignError(f"PPI++ needs labels and predictions of the same ≥ 2 units and ≥ 2 "
+                          f"unlabeled predictions (got {n}, {f.size}, {N})")
+    cov = np.sum((y - y.mean()) * (f - f.mean())) / n
+    var = np.var(np.concatenate([f, fu]), ddof=1)
+    lam = float(np.clip(cov / ((1 + n / N) * var), 0.0, 1.0)) if var > 0 else 0.0
+    est = float(np.mean(lam * fu) + np.mean(y - lam * f))
+    se = float(np.sqrt(np.var(lam * fu) / N + np.var(y - lam * f) / n))
+    z = float(norm.ppf(0.5 + level / 2))
+    return est, se, est - z * se, est + z * se, lam

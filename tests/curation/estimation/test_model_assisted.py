@@ -111,3 +111,31 @@ def test_greg_matches_r_survey_calibrate(population, tmp_path, design):
         est = ht_total(cal, y) if row.metric == "total" else hajek_mean(cal, y)
         assert est.estimate == pytest.approx(row.estimate, rel=1e-9), row
         assert est.se == pytest.approx(row.se, rel=1e-6), row
+
+
+needs_ppi = pytest.mark.skipif(
+    not os.environ.get("CI") and __import__("importlib").util.find_spec("ppi_py") is None,
+    reason="needs ppi_py (the test extra installs ppi-python; CI never skips)")
+
+
+@needs_ppi
+@pytest.mark.parametrize("quality", ["good", "weak", "useless"])
+def test_ppi_mean_is_ppi_py_on_an_iid_sample(quality):
+    from ppi_py import ppi_mean_ci, ppi_mean_pointestimate
+
+    from curation.estimation.model_assisted import ppi_mean
+
+    rng = np.random.default_rng({"good": 1, "weak": 2, "useless": 3}[quality])
+    truth = (rng.uniform(size=20_000) < 0.004).astype(float)
+    f = {"good": np.clip(0.9 * truth + rng.uniform(0, 0.1, truth.size), 0, 1),
+         "weak": np.clip(0.5 * truth + rng.uniform(0, 0.5, truth.size), 0, 1),
+         "useless": rng.uniform(size=truth.size)}[quality]
+    lab = rng.choice(truth.size, 2000, replace=False)
+    rest = np.setdiff1d(np.arange(truth.size), lab)
+    est, se, lo, hi, lam = ppi_mean(truth[lab], f[lab], f[rest], level=0.9)
+    ref_est = float(np.squeeze(ppi_mean_pointestimate(truth[lab], f[lab], f[rest])))
+    ref_lo, ref_hi = (float(np.squeeze(v)) for v in ppi_mean_ci(truth[lab], f[lab], f[rest],
+                                                                 alpha=0.1))
+    assert est == pytest.approx(ref_est, rel=1e-6, abs=1e-12)
+    assert (lo, hi) == (pytest.approx(ref_lo, rel=1e-6, abs=1e-12),
+                        pytest.approx(ref_hi, rel=1e-6, abs=1e-12))
