@@ -81,18 +81,20 @@ def _clean(obj):
 
 
 NUMBERS = ("samples", "estimates", "annotation", "prevalence", "representation", "labels",
-           "agreement", "exposure")
+           "agreement", "exposure", "summary")
 
 
 @dataclass
 class Section:
     """What one section adds to the report: page parts (figures inline), the figures as PNG
-    files, tables as CSV files, and its numbers under the keys of :data:`NUMBERS`."""
+    files, tables as CSV files, its numbers under the keys of :data:`NUMBERS`, and the
+    caveats the summary must repeat."""
 
     page: Page = field(default_factory=lambda: Page(""))
     figures: list[tuple[str, bytes]] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     numbers: dict = field(default_factory=lambda: {k: {} for k in NUMBERS})
+    caveats: list[str] = field(default_factory=list)
 
     def add_figure(self, png: bytes, name: str, caption: str) -> None:
         self.figures.append((name, png))
@@ -113,6 +115,7 @@ class Builder:
         self.figures: list[tuple[Path, bytes]] = []
         self.tables: list[tuple[Path, pd.DataFrame]] = []
         self.numbers: dict = {k: {} for k in NUMBERS}
+        self.caveats: list[str] = []
         self.catalogue = inputs.catalogue or self._default_catalogue()
         self.impressions = inputs.impressions or (
             self._default_impressions() if self.catalogue else ())
@@ -135,9 +138,13 @@ class Builder:
         write_text(html_path, self.page.render())
         return Report(html_path, tuple(p for p, _ in self.figures), metrics, self.numbers)
 
-    def add(self, section: Section) -> None:
-        """Append a section: its page parts, files and numbers."""
-        self.page.parts += section.page.parts
+    def add(self, section: Section, first: bool = False) -> None:
+        """Append a section (or put it ``first``): its page parts, files, numbers, caveats."""
+        if first:
+            self.page.parts[:0] = section.page.parts
+        else:
+            self.page.parts += section.page.parts
+        self.caveats += section.caveats
         self.figures += [(self.outdir / "figures" / f"{_slug(n)}.png", png)
                          for n, png in section.figures]
         self.tables += [(self.outdir / "tables" / f"{_slug(n)}.csv", t)

@@ -1,4 +1,5 @@
-"""``build_report``: the sections of the report in their order, then every file at once."""
+"""``build_report``: the sections of the report in their order (the answers first, the design
+last), then the summary on top, then every file at once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .sections import (
     representation_section,
     sample_section,
 )
+from .summary import summary_section
 
 
 def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
@@ -21,10 +23,11 @@ def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
     input leaves no partial report.
     """
     b = Builder(inputs, Path(outdir))
-    for section, paths in ((sample_section, inputs.samples),
+    for section, paths in ((estimates_section, inputs.estimates),
+                           (curated_section, inputs.curated),
                            (representation_section, b.impressions),
-                           (curated_section, inputs.curated), (labels_section, inputs.labels),
-                           (estimates_section, inputs.estimates)):
+                           (labels_section, inputs.labels), (sample_section, inputs.samples)):
         for path in paths:
             b.add(section(b, Path(path)))
+    b.add(summary_section(b, b.caveats), first=True)
     return b.write()

@@ -34,6 +34,10 @@ class Page:
         cls = f' class="{css}"' if css else ""
         self.parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
+    def bullets(self, items: list[str]) -> None:
+        self.parts.append("<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items)
+                          + "</ul>")
+
     def keyvalues(self, items: dict) -> None:
         rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in items.items())

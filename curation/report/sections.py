@@ -9,6 +9,7 @@ populations, level) and one input path; it never writes to the builder.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,10 @@ from .groups import join_groups, representation_table
 from .prevalence import prevalence_table
 
 ESTIMATE_COLUMNS = ("metric", "y", "domain", "estimate", "ci_low", "ci_high")
+#: What a reader calls each metric of an estimates table.
+METRIC_NAMES = {"proportion": "prevalence", "nonresponse_rate": "share of units without a "
+                "final label", "mean": "mean", "total": "total", "count": "count",
+                "adjusted_proportion": "prevalence adjusted for annotator error"}
 LIST_UNITS = 50  # list the ids of units without a final label up to this many
 
 
@@ -86,7 +91,7 @@ def sample_section(ctx: Builder, path: Path) -> Section:
     frame = pq.read_table(path).to_pandas()
     d = manifest.design
     name = path.stem
-    out.page.heading(f"Sample {name}")
+    out.page.heading(f"How the sample was drawn ({name})")
     spec = d.get("strata_spec") or {}
     out.page.keyvalues({
           "design": d.get("name"), "method": d.get("method", ""),
@@ -128,21 +133,24 @@ def estimates_section(ctx: Builder, path: Path) -> Section:
     ``estimates.<file>.<metric>.<y>.<domain>``."""
     out = Section()
     frame = read_estimates(path)
-    out.page.heading(f"Estimates ({path.name})")
+    out.page.heading(f"How prevalent is it? Estimates with intervals ({path.name})")
     assumptions = sorted({a for a in frame.get("assumption", pd.Series(dtype=str)).dropna()
                           if str(a)})
     for text in assumptions:
+        out.caveats.append(f"nonresponse ({path.stem}): {text}")
         out.page.paragraph(f"Nonresponse: {text}. Worst-case bounds (worst_low, worst_high: "
                            f"every missing label negative, then positive) show how much this "
                            f"assumption carries.", "note")
+    frame["y"] = frame["y"].fillna("").astype(str)  # a rate of no y reads back as NaN
     for (metric, y), group in frame.groupby(["metric", "y"], sort=False):
         g = group.copy()
         g["label"] = g["domain"].astype(str)
         ref = 1.0 if "ratio" in str(metric) else (0.0 if "difference" in str(metric)
                                                   else None)
-        out.add_figure(interval_figure(g, f"{metric} of {y}", str(metric), ref),
-                       f"{path.stem}_{metric}_{y}",
-                       f"{metric} of {y} per group with confidence intervals")
+        what = METRIC_NAMES.get(str(metric), str(metric))
+        title = f"{what} of {y}" if y else what
+        out.add_figure(interval_figure(g, title, what, ref), f"{path.stem}_{metric}_{y}",
+                       f"{title} per group with confidence intervals")
     out.page.table(frame.drop(columns=["assumption"], errors="ignore"))  # stated above, once
     values = [c for c in ("estimate", "se", "ci_low", "ci_high", "n", "ci_method", "worst_low",
                           "worst_high") if c in frame]
@@ -159,15 +167,16 @@ def curated_section(ctx: Builder, path: Path) -> Section:
     if missing:
         raise SchemaError(f"not a curated table (no column(s) {missing})", source=str(path))
     name = path.stem
-    out.page.heading(f"Annotation progress ({name})")
+    out.page.heading(f"How far is the review? ({name})")
     counts = frame["adjudication"].value_counts()
     out.add_figure(status_figure(counts, f"Adjudication status of {len(frame)} units"),
                    f"{name}_status", "Units by adjudication status")
     missing = frame["adjudication"].isin(NONRESPONSE).to_numpy()
     agreement = float(frame["agreement"].mean()) if "agreement" in frame else float("nan")
+    agreed = (f"mean agreement of the votes with the final label {agreement:.3f}"
+              if math.isfinite(agreement) else "no unit has a counted vote yet")
     out.page.paragraph(f"{int(missing.sum())} of {len(frame)} units have no final label "
-                       f"yet (unresolved or unlabeled); mean agreement with the final "
-                       f"label {agreement:.3f}.", "note")
+                       f"yet (unresolved or unlabeled); {agreed}.", "note")
     out.numbers["annotation"][name] = {
         "units": len(frame), "without_label": int(missing.sum()),
         "share_without_label": float(missing.mean()) if len(frame) else 0.0,
@@ -212,7 +221,7 @@ def _prevalence(ctx: Builder, out: Section, frame: pd.DataFrame, manifest, path:
     cols = [c for c in cols if c in frame]
     if not cols or "sensitive" not in frame:
         return
-    out.page.heading(f"Label prevalence per group ({name})", 3)
+    out.page.heading(f"Where is it more prevalent? Each label per group ({name})", 3)
     try:
         table = prevalence_table(frame, cols, manifest, ctx.inputs.level, str(path))
     except DesignError as exc:
@@ -242,7 +251,8 @@ def representation_section(ctx: Builder, path: Path) -> Section:
     out = Section()
     cols = [g for g in ctx.groups if g in ctx.catalogue_cols]
     name = path.stem
-    out.page.heading(f"Representation in recommendations ({name})")
+    out.page.heading(f"Are groups represented in recommendations as in the catalogue? "
+                     f"({name})")
     if not cols:
         out.page.paragraph(f"No group column of the catalogue to compare (groups: "
                            f"{ctx.groups or 'none'}); pass --group.", "note")
@@ -286,7 +296,7 @@ def labels_section(ctx: Builder, path: Path) -> Section:
         lambda s: "" if s == "review" else f" ({s})"))
     total = totals(labels, per)
     agree = agreement_summary(labels)
-    out.page.heading(f"Annotators and agreement ({name})")
+    out.page.heading(f"Who reviewed, and how well do they agree? ({name})")
     out.page.paragraph(
           f"{total['annotations']} annotations ({total['versions']} versions) by "
           f"{total['annotators']} annotators on {total['units']} units; "

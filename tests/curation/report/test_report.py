@@ -90,7 +90,7 @@ def test_report_renders_in_headless_chromium(audit, tmp_path):
     assert len(page.images) == len(report.figures) > 0
     assert all(i["complete"] and i["width"] > 100 for i in page.images), page.images
     assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
-    assert "Annotation progress" in page.text and "Estimates" in page.text
+    assert "How far is the review?" in page.text and "Estimates with intervals" in page.text
 
 
 def test_cli_report_and_bad_inputs(audit, tmp_path):
@@ -126,12 +126,14 @@ def test_full_report_renders_in_headless_chromium(demo, tmp_path):
     figures = sorted((out / "figures").iterdir())
     page = render(out / "report.html", screenshot=tmp_path / "shot.png")
     # compositions 2, representation 2 (groups), curated 4 + 5 (status, unlabeled, prevalence
-    # per group and stratification variable), labels 2 × 2, estimates 2 (proportion, total)
-    assert len(page.images) == len(figures) == 2 + 2 + 4 + 5 + 4 + 2
+    # per group and stratification variable), labels 2 × 2, estimates 3 (proportion, total,
+    # share of units without a final label)
+    assert len(page.images) == len(figures) == 2 + 2 + 4 + 5 + 4 + 3
     assert all(i["complete"] and i["width"] > 100 for i in page.images), page.images
     assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
-    for heading in ("Representation in recommendations", "Label prevalence per group",
-                    "Annotators and agreement", "Units still unlabeled", "Estimates"):
+    for heading in ("In short", "Are groups represented in recommendations",
+                    "Each label per group", "Who reviewed", "Units still unlabeled",
+                    "Estimates with intervals", "What the reviewers were exposed to"):
         assert heading in page.text
     numbers = json.loads((out / "metrics.json").read_text())
     assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: undefined is null
@@ -152,7 +154,9 @@ def test_report_states_the_nonresponse_assumption_and_worst_case_bounds(audit, t
                           tmp_path / "report")
     html = report.html.read_text()
     assert "Nonresponse: labels are missing at random within weighting cells of market" in html
-    assert html.count("missing at random") == 1  # stated once, not in every row of the table
+    # stated once above the table (not in every row of it), and repeated in the summary
+    section = html.split("Estimates with intervals")[1]
+    assert section.count("missing at random") == 1 and html.count("missing at random") == 2
     assert "<th>worst_low</th>" in html and "<th>assumption</th>" not in html
     numbers = json.loads(report.metrics.read_text())
     row = numbers["estimates"]["estimates"]["proportion"]["sensitive"]["SE"]
