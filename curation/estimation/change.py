@@ -67,9 +67,13 @@ class Change:
         return float(np.clip(self.covariance / denom, -1.0, 1.0)) if denom > 0 else 0.0
 
 
+def _mask(design: SurveyDesign, domain: np.ndarray | None) -> np.ndarray:
+    return np.ones(design.n, bool) if domain is None else np.asarray(domain, bool)
+
+
 def _scores(design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None) -> np.ndarray:
     """Weighted linearized scores ``x = w·(y − p̂)/N̂`` of a Hájek mean over the domain."""
-    d = np.ones(design.n, bool) if domain is None else np.asarray(domain, bool)
+    d = _mask(design, domain)
     w = design.weight
     N = w[d].sum()
     p = np.dot(w[d], y[d]) / N if N > 0 else 0.0
@@ -156,8 +160,11 @@ def proportion_change(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray
     y_a, y_b = np.asarray(y_a, np.float64), np.asarray(y_b, np.float64)
     a = hajek_mean(design_a, y_a, domain_a)
     b = hajek_mean(design_b, y_b, domain_b)
-    cov, overlap = covariance(design_a, _scores(design_a, y_a, domain_a), ids_a,
-                              design_b, _scores(design_b, y_b, domain_b), ids_b, coordination)
+    cov, _ = covariance(design_a, _scores(design_a, y_a, domain_a), ids_a,
+                        design_b, _scores(design_b, y_b, domain_b), ids_b, coordination)
+    in_a = np.asarray(ids_a).astype(str)[_mask(design_a, domain_a)]
+    in_b = np.asarray(ids_b).astype(str)[_mask(design_b, domain_b)]
+    overlap = int(np.intersect1d(in_a, in_b).size)  # units of the domain in both waves
     # as for the misclassification MOVER: the mid-p gamma pieces under every design (with
     # Korn–Graubard's conservative pieces the difference over-covers: 0.98)
     method_a = "gamma" if ci == "auto" else resolve_method(ci, design_a.kind)
@@ -169,3 +176,75 @@ def proportion_change(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray
     low, high = mover_difference(a.estimate, lo_a, hi_a, b.estimate, lo_b, hi_b, r)
     used = used_a if used_a == used_b else f"{used_a} / {used_b}"
     return Change(a, b, cov, overlap, low, high, f"MOVER ({used})")
+
+
+def coordination_of(manifest_a, manifest_b) -> str:
+    """How wave B's PRNs relate to wave A's, from their manifests: drawn ``--coordinate-with``
+    A (``positive`` for ``--overlap max``, ``negative`` for ``min``), else ``positive`` for the
+    same PRN key and algorithm, else ``independent``."""
+    if manifest_a is None or manifest_b is None:
+        raise DesignError("without both waves' manifests the coordination of their PRNs is "
+                          "unknown: pass --coordination positive|negative|independent")
+    coord = (manifest_b.design or {}).get("coordination") or {}
+    if coord:
+        return "negative" if coord.get("overlap") == "min" else "positive"
+    same_key = manifest_a.seed == manifest_b.seed and manifest_a.prn == manifest_b.prn
+    return "positive" if same_key else "independent"
+
+
+CHANGE_COLUMNS = ["y", "domain", "estimate_a", "estimate_b", "difference", "ratio",
+                  "se_difference", "ci_low", "ci_high", "n_a", "n_b", "overlap_units",
+                  "correlation", "coordination", "ci_method"]
+
+
+def change_table(df_a, manifest_a, df_b, manifest_b, ys: list[str], domain: str | None = None,
+                 level: float = 0.95, coordination: str | None = None, ci: str = "auto",
+                 sources: tuple[str, str] = ("A", "B")):
+    """Per y (0/1 label) and domain, wave A, wave B and their change (module docstring), over
+    each wave's respondents with nonresponse adjusted within strata; a tidy DataFrame."""
+    import pandas as pd
+
+    from .nonresponse import adjust, respondents
+    from .survey_design import recognise
+    from .tidy import y_values
+
+    coordination = coordination or coordination_of(manifest_a, manifest_b)
+    if coordination not in COORDINATIONS:
+        raise DesignError(f"unknown coordination {coordination!r}; expected one of "
+                          f"{list(COORDINATIONS)}")
+    waves = []
+    for df, manifest, source in ((df_a, manifest_a, sources[0]), (df_b, manifest_b, sources[1])):
+        design = recognise(df, manifest, source=source)
+        ok = respondents(df)
+        if not ok.all():
+            design, _ = adjust(design, ok)
+        resp = df.loc[ok].reset_index(drop=True)
+        if "unit_id" not in resp:
+            raise DesignError(f"{source}: no unit_id column: the waves' units cannot be matched")
+        if domain is not None and domain not in resp:
+            raise DesignError(f"{source}: no domain column {domain!r}")
+        waves.append((design, resp, source))
+    rows = []
+    (da, ra, sa), (db, rb, sb) = waves
+    levels = ["all"] + (sorted(set(ra[domain].astype(str)) | set(rb[domain].astype(str)))
+                        if domain else [])
+    for y in ys:
+        (ya, bin_a), (yb, bin_b) = y_values(ra, y, sa), y_values(rb, y, sb)
+        if not (bin_a and bin_b):
+            raise DesignError(f"{y!r} is not a 0/1 label in both waves: `curate compare` "
+                              f"estimates the change of proportions")
+        for value in levels:
+            ma = None if value == "all" else ra[domain].astype(str).to_numpy() == value
+            mb = None if value == "all" else rb[domain].astype(str).to_numpy() == value
+            if (ma is not None and not ma.any()) or (mb is not None and not mb.any()):
+                continue
+            c = proportion_change(da, ya, ra["unit_id"].to_numpy(), db, yb,
+                                  rb["unit_id"].to_numpy(), coordination, level, ci, ma, mb)
+            rows.append({"y": y, "domain": value if value == "all" else f"{domain}={value}",
+                         "estimate_a": c.a.estimate, "estimate_b": c.b.estimate,
+                         "difference": c.difference, "ratio": c.ratio,
+                         "se_difference": c.se_difference, "ci_low": c.ci_low,
+                         "ci_high": c.ci_high, "n_a": c.a.n, "n_b": c.b.n,
+                         "overlap_units": c.overlap_units, "correlation": c.correlation,
+                         "coordination": coordination, "ci_method": c.method})
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)

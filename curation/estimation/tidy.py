@@ -49,7 +49,7 @@ def _units(df: pd.DataFrame, mask: np.ndarray) -> str:
     return rows_where(mask)
 
 
-def _numeric(df: pd.DataFrame, col: str, source: str) -> tuple[np.ndarray, bool]:
+def y_values(df: pd.DataFrame, col: str, source: str) -> tuple[np.ndarray, bool]:
     """(values as float, is binary) of a y column among respondents; errors name null units."""
     if col not in df.columns:
         raise SchemaError(f"no column {col!r} (columns: {list(df.columns)[:20]})", source=source)
@@ -254,7 +254,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                   for label, value, _ in domains]
     rows = []
     for ycol in ys:
-        y, binary = _numeric(resp, ycol, source)
+        y, binary = y_values(resp, ycol, source)
         y_full = pd.to_numeric(df[ycol], errors="coerce").to_numpy(np.float64) \
             if rates is not None and binary else None
         for k, (label, value, mask) in enumerate(domains):
