@@ -1,22 +1,31 @@
 # Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the suite).
 # Both create .venv and install what they need; `make demo` needs no root and no system
 # package, `make test` also installs the test-only system packages (R's survey, Chromium).
+# Python packages install at the exact versions of requirements/lock.txt (a pip constraints
+# file: the ranges stay in pyproject.toml, the lock picks the release); `make lock` refreshes it.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+LOCK := requirements/lock.txt
+PIP_INSTALL := $(PY) -m pip install --quiet --constraint $(LOCK)
 APT_PACKAGES := r-cran-survey chromium
 
-.PHONY: setup setup-test system-packages demo test test-fast lint
+.PHONY: setup setup-test system-packages demo test test-fast lint lock
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[studio]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[studio]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
+
+lock:  ## resolve .[test] afresh (newest releases pyproject.toml allows), then: make test
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) requirements/lock.py
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

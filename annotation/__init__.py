@@ -1,5 +1,7 @@
 """Human review in Label Studio: configs, blinded tasks, push/pull, agreement, adjudication."""
 
+from schemas import __version__
+
 from .adjudication import adjudicate, latest_versions
 from .agreement import agreement
 from .connection import Connection, resolve
@@ -11,6 +13,6 @@ from .push import PushResult, push
 from .tasks import build_tasks
 from .templates import parse_result, render, to_result
 
-__all__ = ["Connection", "Ledger", "PullResult", "PushResult", "adjudicate", "agreement",
-           "build_tasks", "expert_queue", "latest_versions", "parse_result", "pseudonymize",
-           "pull", "push", "render", "resolve", "to_result"]
+__all__ = ["Connection", "Ledger", "PullResult", "PushResult", "__version__", "adjudicate",
+           "agreement", "build_tasks", "expert_queue", "latest_versions", "parse_result",
+           "pseudonymize", "pull", "push", "render", "resolve", "to_result"]

@@ -52,17 +52,38 @@ def write_connection(path: str | os.PathLike, details: dict) -> None:
 
 
 def read_connection_file(path: str | os.PathLike) -> dict:
-    """The details in a connection file; refuses files readable by others."""
+    """The details in a connection file: a JSON object whose ``url`` and ``api_key`` are
+    non-empty strings. Refuses files readable by others and names what is wrong (never the
+    key itself)."""
     path = Path(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise AnnotationError(f"{path}: cannot read the connection file ({exc.strerror}); run "
+                              f"`curate studio up` again") from None
+    if not path.is_file():
+        raise AnnotationError(f"{path}: the connection file is not a regular file")
     if mode & 0o077:
         raise AnnotationError(f"{path}: connection file is readable by others (mode "
                               f"{mode:o}); run `chmod 600 {path}`")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        details = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise AnnotationError(f"{path}: unreadable connection file ({type(exc).__name__}); "
                               f"run `curate studio up` again") from None
+    if not isinstance(details, dict):
+        raise AnnotationError(f"{path}: a connection file is a JSON object with 'url' and "
+                              f"'api_key', not a {type(details).__name__}; run `curate studio "
+                              f"up` again")
+    for name in ("url", "api_key"):
+        value = details.get(name)
+        if not isinstance(value, str) or not value.strip():
+            got = "missing" if name not in details else \
+                ("empty" if isinstance(value, str) else f"a {type(value).__name__}, not text")
+            raise AnnotationError(f"{path}: the connection file's {name!r} is {got}; run "
+                                  f"`curate studio up` again, or set LABEL_STUDIO_URL and "
+                                  f"LABEL_STUDIO_API_KEY")
+    return details
 
 
 def resolve(directory: str | os.PathLike | None = None) -> Connection:
@@ -76,7 +97,7 @@ def resolve(directory: str | os.PathLike | None = None) -> Connection:
                               "LABEL_STUDIO_API_KEY, or start a local one with `curate studio "
                               f"up` (no {path})")
     details = read_connection_file(path)
-    return Connection(str(details["url"]).rstrip("/"), str(details["api_key"]))
+    return Connection(details["url"].strip().rstrip("/"), details["api_key"].strip())
 
 
 def client(conn: Connection, timeout: float = 120.0):

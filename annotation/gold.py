@@ -79,7 +79,6 @@ def _gold_data(gold: pd.DataFrame, fields: list[str], source: str) -> list[dict]
         try:
             data = [t["data"] for t in build_tasks(pa.Table.from_pandas(items,
                                                                         preserve_index=False),
-                                                   key=b"gold-units-carry-no-user-ids",
                                                    source=source)]
         except (KeyError, TypeError, pa.ArrowException):
             data = [{}]

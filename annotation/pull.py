@@ -272,7 +272,6 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
         raise SchemaError("labels are written as Parquet: give an output ending in .parquet",
                           source=str(output))
     existing = _read_existing(output)
-    key = load_key(studio_dir(directory) / "pseudonym.key")
     conn = conn or resolve(directory)
     check(conn)
     ls = client(conn, timeout=timeout)
@@ -289,6 +288,7 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
                     and stage_of(expert) == "expert":
                 found.append(expert)
     server = server_identity(ls, conn)
+    key = load_key(studio_dir(directory) / "pseudonym.key")  # made only once the server answered
     frames, stray = [], 0
     for project in found:
         title = project.title

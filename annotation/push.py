@@ -29,7 +29,6 @@ from .gold import mix_gold
 from .grid import blind_grid
 from .ledger import Ledger
 from .projects import ensure_project, slug, tasks_by_unit
-from .pseudonym import load_key
 from .queues import Budget, assign, check_queues, queue_title, rotate, within_budget
 from .tasks import build_tasks, sample_kind
 from .templates import render
@@ -120,8 +119,7 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
     if catalogue_path is not None:
         catalogue = validate(read_parquet(catalogue_path), "catalogue",
                              source=str(catalogue_path))
-    key = load_key(studio_dir(directory) / "pseudonym.key")
-    tasks = build_tasks(sample, key, catalogue=catalogue, predictions=predictions,
+    tasks = build_tasks(sample, catalogue=catalogue, predictions=predictions,
                         source=str(sample_path))
     for task in tasks if review else ():
         task["data"]["review"] = review.get(task["data"]["unit_id"], "")

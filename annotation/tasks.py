@@ -80,7 +80,7 @@ def join_items(sample: pd.DataFrame, catalogue: pa.Table | None, source: str,
     return out
 
 
-def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
+def build_tasks(sample: pa.Table, catalogue: pa.Table | None = None,
                 predictions: bool = False, excerpt_chars: int = 600, threshold: float = 0.5,
                 source: str = "sample") -> list[dict]:
     """One Label Studio task per sample row, in sample order (see the module doc).
@@ -88,8 +88,6 @@ def build_tasks(sample: pa.Table, key: bytes, catalogue: pa.Table | None = None,
     Parameters
     ----------
     sample : the sample table (validated by the caller).
-    key : the pseudonym key (unused by tasks since they carry no user reference; kept for
-        callers that pseudonymize other fields).
     catalogue : the catalogue, joined on ``item_id`` when an impression sample lacks item fields.
     predictions : add a pre-annotation of ``sensitive`` from ``risk_score`` ≥ ``threshold``
         (off by default: pre-annotations anchor annotators).

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from annotation.adjudication import adjudicate, latest_versions
-from samplers.base import package_version
+from samplers.base import package_version, package_versions
 from schemas import (
     Manifest,
     SchemaError,
@@ -141,7 +141,7 @@ def curate_tables(sample: pa.Table, sample_manifest: Manifest, labels: pa.Table,
         kind="curated", design=dict(sample_manifest.design), seed=sample_manifest.seed,
         prn=dict(sample_manifest.prn), population=dict(sample_manifest.population),
         allocation=list(sample_manifest.allocation), content_hash=content_hash(table),
-        package_version=package_version(),
+        package_version=package_version(), packages=package_versions(),
         inputs={**inputs, "categories": categories, **({"votes": votes} if votes != 1 else {}),
                 **({"gold_units": gold_seen} if gold_seen else {})})
     counts = {**vote_counts(frame, table), "gold_annotations": int(is_gold.sum()),

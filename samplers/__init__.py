@@ -1,5 +1,7 @@
 """Sampling designs with known inclusion probabilities, driven by permanent random numbers."""
 
+from schemas import __version__
+
 from .allocation import allocate
 from .base import DESIGN_COLUMNS, BaseSampler, Sample
 from .importance import ImportanceSampler
@@ -15,5 +17,5 @@ SAMPLERS = {"stratified": StratifiedSampler, "poisson": PoissonSampler,
 __all__ = [
     "ALGORITHM", "DESIGN_COLUMNS", "SAMPLERS", "BaseSampler", "ImportanceSampler",
     "PoissonSampler", "Sample", "Source", "Strata", "StratifiedSampler", "allocate", "hash64",
-    "prn",
+    "__version__", "prn",
 ]

@@ -10,16 +10,31 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from schemas import Manifest, write_with_manifest
+from schemas import Manifest, __version__, write_with_manifest
 
 DESIGN_COLUMNS = ("unit_id", "stratum", "inclusion_prob", "design_weight", "prn")
 
+#: The distributions whose version can change a sample: the hash and sums (numpy), reading and
+#: type conversion (pandas, pyarrow), fitted bins and clusters (scikit-learn on scipy), the
+#: cluster engine (dask, distributed), and this package.
+SAMPLE_PACKAGES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "dask", "distributed")
+
 
 def package_version() -> str:
-    try:
-        return version("audit-curation")
-    except PackageNotFoundError:
-        return "0+unknown"
+    """This package's version (``audit-curation``, from its installed metadata)."""
+    return __version__
+
+
+def package_versions() -> dict[str, str]:
+    """``{distribution: version}`` of :data:`SAMPLE_PACKAGES` and audit-curation, as installed
+    (a distribution that is not installed is left out)."""
+    out = {"audit-curation": package_version()}
+    for name in SAMPLE_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 @dataclass(frozen=True)

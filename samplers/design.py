@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from schemas import DesignError, Manifest, SchemaError, content_hash
 
 from .allocation import METHODS, allocate
-from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version
+from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version, package_versions
 from .coordination import Coordination
 from .engine import make_engine
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
@@ -21,9 +21,10 @@ from .profile import Profile, report_duplicates
 from .selection import GrowingBestK
 from .sizes import SizeMeasure
 from .source import DEFAULT_BATCH_ROWS, Source
-from .strata import FitSample, FittedStrata, Strata, fit_on
+from .strata import FitSample, FittedStrata, Strata, fit_on, reuse_fit
 
 ID_CANDIDATES = ("unit_id", "impression_id", "item_id")
+NEYMAN_S = ("sd", "rms")  # S_h: the column's standard deviation, or its root mean square
 FIRST_PASS_ROWS = 1 << 20  # at most this many rows kept for selection in pass one
 
 
@@ -70,8 +71,11 @@ class DesignSampler(BaseSampler, ABC):
             raise DesignError(f"unknown allocation {self.allocation!r}; expected one of "
                               f"{list(METHODS)}")
         if self.allocation == "neyman" and not self.neyman_col:
-            raise DesignError("neyman allocation needs neyman_col (the column of anticipated "
-                              "standard deviations, e.g. sqrt(p(1-p)) of a risk score)")
+            raise DesignError("neyman allocation needs neyman_col (a numeric column: the "
+                              "variable to be estimated, or a proxy of it)")
+        if self.neyman_s not in NEYMAN_S:
+            raise DesignError(f"neyman_s must be one of {list(NEYMAN_S)}, got "
+                              f"{self.neyman_s!r}")
 
     def _unit_column(self, source: Source) -> str:
         if self.unit_col:
@@ -132,10 +136,14 @@ class DesignSampler(BaseSampler, ABC):
             if previous_ids is not None and self.overlap == "max":
                 previous_ids = None
         fitted = FittedStrata(spec)
-        if spec.needs_fit:
+        if spec.needs_fit and spec.fit is not None:  # a stored fit (a redraw): not refitted
+            fitted = reuse_fit(spec)
+        elif spec.needs_fit:
             fitted = fit_on(runner.reduce(source, [unit_col, *spec.input_columns],
-                                          _Factory(FitSample, spec, unit_col), "fit strata"))
+                                          _Factory(FitSample, spec, unit_col), "fit strata"),
+                            source.name)
         profile = Profile(fitted, unit_col, source.name, size=size, neyman=self.neyman_col,
+                          neyman_s=self.neyman_s,
                           top_k=int(self.n) if size is not None else 0,
                           previous_ids=previous_ids, seed=seed,
                           fingerprint_columns=list(dict.fromkeys(needed)))
@@ -157,9 +165,7 @@ class DesignSampler(BaseSampler, ABC):
         labels = profile.ordered_labels()
         order = np.array([profile.codes[label] for label in labels], dtype=np.int64)
         N_h = np.array(profile.counts, dtype=np.int64)[order]
-        S_h = None
-        if self.neyman_col:
-            S_h = np.sqrt(np.array([profile.sq_sums[c].value for c in order]) / N_h)
+        S_h = profile.neyman_s_h(order) if self.neyman_col else None
         try:
             n_h = allocate(N_h, int(self.n), self.allocation, S_h=S_h, power=self.power,
                            min_per_stratum=self.min_per_stratum, labels=labels)
@@ -210,7 +216,7 @@ class DesignSampler(BaseSampler, ABC):
             population={"rows": int(profile.rows), "fingerprint": profile.fingerprint,
                         "columns": [unit_col, *dict.fromkeys(needed)], "source": source.name},
             allocation=allocation, content_hash=content_hash(table),
-            package_version=package_version())
+            package_version=package_version(), packages=package_versions())
         return Sample(table, manifest)
 
     # -- shared pieces -----------------------------------------------------------------------

@@ -43,6 +43,11 @@ class ExactSum:
         return self
 
     @property
+    def fraction(self) -> Fraction:
+        """The exact sum."""
+        return Fraction(self._total, 1 << 1200)
+
+    @property
     def value(self) -> float:
         """The correctly rounded float of the exact sum."""
-        return float(Fraction(self._total, 1 << 1200))
+        return float(self.fraction)

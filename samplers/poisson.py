@@ -64,7 +64,7 @@ class PoissonSampler(DesignSampler):
                  mixture: float | None = None,
                  strata: Strata | str | list[str] | None = None,
                  allocation: str = "proportional", min_per_stratum: int = 0,
-                 power: float = 0.5, neyman_col: str | None = None,
+                 power: float = 0.5, neyman_col: str | None = None, neyman_s: str = "sd",
                  unit_col: str | None = None, coordinate_with: str | None = None,
                  overlap: str = "max"):
         self.n = n
@@ -76,6 +76,7 @@ class PoissonSampler(DesignSampler):
         self.min_per_stratum = min_per_stratum
         self.power = power
         self.neyman_col = neyman_col
+        self.neyman_s = neyman_s
         self.unit_col = unit_col
         self.coordinate_with = coordinate_with
         self.overlap = overlap

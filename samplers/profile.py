@@ -1,8 +1,9 @@
 """The first pass over the population: what a design must know before it selects.
 
-Counts per stratum, exact size sums and the largest sizes per stratum (for PPS), root mean squares
-for Neyman allocation, the previous wave's PRN reach (coordination), checks of the ids (null,
-duplicate) and an order-independent population fingerprint. Every quantity is a commutative
+Counts per stratum, exact size sums and the largest sizes per stratum (for PPS), exact sums and
+sums of squares of the Neyman column (its standard deviation or root mean square per stratum),
+the previous wave's PRN reach (coordination), checks of the ids (null, duplicate) and an
+order-independent population fingerprint. Every quantity is a commutative
 reduction, so the result is the same whatever the batching or partitioning.
 """
 
@@ -14,14 +15,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import SchemaError
-from schemas.validate import rows_where
+from schemas import DesignError, SchemaError
+from schemas.validate import id_problems, rows_where
 
 from .duplicates import DuplicateFinder
 from .exactsum import ExactSum
 from .prn import fmix, hash64, prn
 from .sizes import SizeMeasure
-from .strata import FittedStrata
+from .strata import FittedStrata, is_numeric
+
+NEYMAN_MAX = 1e150  # larger values have no finite square
+
+
+def exact_squares(x: np.ndarray) -> np.ndarray:
+    """Floats whose exact sum is ``Σ x²`` (Veltkamp's split ``x = hi + lo`` into 26-bit halves
+    makes ``hi²``, ``2·hi·lo`` and ``lo²`` exact), so that a standard deviation computed as
+    ``Σy² - (Σy)²/N`` loses nothing to cancellation, even for a large mean."""
+    t = 134217729.0 * x  # 2**27 + 1
+    hi = t - (t - x)
+    lo = x - hi
+    return np.concatenate([hi * hi, 2.0 * hi * lo, lo * lo])
 
 
 def group_slices(codes: np.ndarray):
@@ -67,6 +80,7 @@ class Profile:
     source: str
     size: SizeMeasure | None = None
     neyman: str | None = None
+    neyman_s: str = "sd"
     top_k: int = 0
     previous_ids: pa.Array | None = None
     seed: int = 0
@@ -78,6 +92,7 @@ class Profile:
         self.size_sums: list[ExactSum] = []
         self.score_sum = ExactSum()
         self.sq_sums: list[ExactSum] = []
+        self.sums: list[ExactSum] = []
         self.top: list[np.ndarray] = []
         self.prev_max: list[float] = []
         self.dups = DuplicateFinder()
@@ -103,6 +118,7 @@ class Profile:
                 self.counts.append(0)
                 self.size_sums.append(ExactSum())
                 self.sq_sums.append(ExactSum())
+                self.sums.append(ExactSum())
                 self.top.append(np.zeros(0))
                 self.prev_max.append(0.0)
             mapping[i] = code
@@ -117,6 +133,9 @@ class Profile:
                                    pc.is_null(ids).to_numpy(zero_copy_only=False)])
             raise SchemaError(f"column {self.id_column!r}: {ids.null_count} null id(s) at "
                               f"{rows_where(mask)}", source=self.source)
+        problems = id_problems(ids, self.id_column, row0)
+        if problems:  # the rule `validate` applies: one home, schemas.validate
+            raise SchemaError("; ".join(problems), source=self.source)
         h0 = hash64(ids, 0)
         self.dups.add(h0)
         fp = h0.copy()
@@ -125,19 +144,12 @@ class Profile:
             fmix(fp)
         self._fp_sum = (self._fp_sum + int(fp.sum(dtype=np.uint64))) % (1 << 64)
         self._fp_xor ^= int(np.bitwise_xor.reduce(fp)) if fp.size else 0
-        local, names = self.strata.encode(batch)
+        local, names = self.strata.encode(batch, row0)
         codes = self._code_of(np.array(names, dtype=object))[local]
         raw = self.size.raw(batch, row0, self.source) if self.size is not None else None
         if raw is not None:
             self.score_sum.add(raw)
-        s = None
-        if self.neyman:
-            s = np.asarray(batch.column(self.neyman).to_numpy(zero_copy_only=False), float)
-            if np.isnan(s).any() or (s < 0).any():
-                bad = np.isnan(s) | (s < 0)
-                mask = np.concatenate([np.zeros(row0, bool), bad])
-                raise SchemaError(f"column {self.neyman!r} (neyman S): {int(bad.sum())} null or "
-                                  f"negative value(s) at {rows_where(mask)}", source=self.source)
+        s = self._neyman_values(batch, row0) if self.neyman else None
         in_prev = None
         if self.previous_ids is not None:
             in_prev = pc.is_in(ids, value_set=self.previous_ids).to_numpy(zero_copy_only=False)
@@ -152,7 +164,9 @@ class Profile:
                 if self.top_k:
                     self._add_top(code, raw[pos])
             if s is not None:
-                self.sq_sums[code].add(s[pos] ** 2)
+                self.sq_sums[code].add(s[pos] ** 2 if self.neyman_s == "rms"
+                                       else exact_squares(s[pos]))
+                self.sums[code].add(s[pos])
             if in_prev is not None:
                 hit = pos[in_prev[pos]]
                 if hit.size:
@@ -175,6 +189,7 @@ class Profile:
             self.counts[code] += other.counts[theirs]
             self.size_sums[code].merge(other.size_sums[theirs])
             self.sq_sums[code].merge(other.sq_sums[theirs])
+            self.sums[code].merge(other.sums[theirs])
             if self.top_k:
                 self._add_top(code, other.top[theirs])
             self.prev_max[code] = max(self.prev_max[code], other.prev_max[theirs])
@@ -184,6 +199,45 @@ class Profile:
         self._fp_xor ^= other._fp_xor
         self.dups.merge(other.dups)
         return self
+
+    def _neyman_values(self, batch: pa.RecordBatch, row0: int) -> np.ndarray:
+        """The Neyman column of a batch as floats; a non-numeric column, a null or non-finite
+        value (or a negative anticipated standard deviation under 'rms') is an error."""
+        col = self.neyman
+        values = batch.column(col)
+        if not is_numeric(values.type):
+            typ = getattr(values.type, "value_type", values.type)
+            raise DesignError(f"{self.source}: column {col!r} (neyman_col) is not numeric "
+                              f"({typ}): pass the numeric variable to be estimated, or a "
+                              f"proxy of it")
+        s = np.asarray(values.to_numpy(zero_copy_only=False), np.float64)
+        bad = ~np.isfinite(s)
+        what = "null or non-finite"
+        if self.neyman_s == "rms":
+            bad |= s < 0
+            what = "null, non-finite or negative"
+        huge = ~bad & (np.abs(np.where(bad, 0.0, s)) > NEYMAN_MAX)
+        for mask, kind in ((bad, what), (huge, f"too large (|x| > {NEYMAN_MAX:g})")):
+            if mask.any():
+                rows = rows_where(np.concatenate([np.zeros(row0, bool), mask]))
+                raise DesignError(f"{self.source}: column {col!r} (neyman_col): "
+                                  f"{int(mask.sum())} {kind} value(s) at {rows}")
+        return s
+
+    def neyman_s_h(self, order: np.ndarray) -> np.ndarray:
+        """S_h of the strata with profile codes ``order``, from exact sums: the column's
+        standard deviation in the stratum (divisor N_h - 1; 0 for one unit) under 'sd', the
+        root mean square under 'rms'."""
+        out = []
+        for code in order:
+            N = self.counts[code]
+            sq = self.sq_sums[code].fraction
+            if self.neyman_s == "rms":
+                out.append(float(sq / N) ** 0.5)
+                continue
+            ss = sq - self.sums[code].fraction ** 2 / N  # Σ(y - ȳ)², exactly
+            out.append(float(ss / (N - 1)) ** 0.5 if N > 1 else 0.0)
+        return np.array(out, np.float64)
 
     def duplicate_hashes(self) -> np.ndarray:
         """64-bit id hashes that occur more than once (candidates for duplicate ids)."""

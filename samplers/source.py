@@ -185,9 +185,11 @@ class Source:
             self.schema = data.schema
         elif isinstance(data, Iterable):
             self._batches = list(data)
-            if not self._batches or not all(isinstance(b, pa.RecordBatch) for b in self._batches):
-                raise SchemaError("expected a non-empty sequence of pyarrow RecordBatches",
+            if not self._batches:
+                raise SchemaError("the input has no rows (an empty sequence of record batches)",
                                   source=name)
+            if not all(isinstance(b, pa.RecordBatch) for b in self._batches):
+                raise SchemaError("expected a sequence of pyarrow RecordBatches", source=name)
             self.schema = self._batches[0].schema
         else:
             raise SchemaError(f"cannot sample from a {type(data).__name__}", source=name)

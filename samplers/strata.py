@@ -2,19 +2,28 @@
 
 Bins (scikit-learn's ``KBinsDiscretizer``) and clusters (``KMeans``) are fitted on a
 fit-subsample of at most ``fit_rows`` units chosen by their permanent random numbers, so the
-strata are the same whatever the batching or partitioning of the input.
+strata are the same whatever the batching or partitioning of the input. Clusters are fitted on
+the columns standardized by their mean and standard deviation over the fit-subsample, so that
+a column in large units does not decide the clusters alone.
+
+The fit (bin edges, cluster centres and the scaling) is recorded in the sample's manifest
+(``design['strata_fit']``); ``Strata(..., fit=that)`` reuses it instead of fitting again, so a
+redraw from a manifest gives the same strata whatever scikit-learn release is installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import DesignError
+from schemas import DesignError, SchemaError
+from schemas.validate import rows_where
 
 from .prn import hash64
 
@@ -29,11 +38,15 @@ class Strata:
     Parameters
     ----------
     columns : categorical columns; each distinct combination is a stratum.
-    bins : a numeric column cut into ``n_bins`` quantile bins (labels ``q1``..``qK``).
-    clusters : numeric (e.g. embedding) columns clustered by KMeans into ``n_clusters``
-        (labels ``c0``..).
+    bins : a numeric column cut into ``n_bins`` quantile bins (labels ``q1``..``qK``; the
+        manifest's ``strata_fit`` gives each label its edges, e.g. ``popularity[1.2,3.4)``).
+    clusters : numeric (e.g. embedding) columns, standardized, clustered by KMeans into
+        ``n_clusters`` (labels ``c0``..).
     seed : seeds KMeans and the fit-subsample.
     fit_rows : at most this many units are used to fit bins and clusters.
+    fit : a fit to reuse instead of fitting on the input: a manifest's ``design['strata_fit']``
+        (its ``bin_edges``, ``cluster_centers`` and ``cluster_scale``). None (the default)
+        fits; a redraw from a manifest passes the stored fit, unless asked to refit.
     """
 
     columns: tuple[str, ...] = ()
@@ -43,6 +56,7 @@ class Strata:
     n_clusters: int = 8
     seed: int = 0
     fit_rows: int = 100_000
+    fit: Mapping[str, Any] | None = field(default=None, hash=False, repr=False)
 
     @classmethod
     def coerce(cls, spec: Strata | str | Sequence[str] | None) -> Strata:
@@ -66,9 +80,15 @@ class Strata:
         return cols + [c for c in self.clusters if c not in cols]
 
     def describe(self) -> dict:
+        """The specification as a manifest records it (``strata_spec``; the fit goes to
+        ``strata_fit``)."""
         return {"columns": list(self.columns), "bins": self.bins, "n_bins": self.n_bins,
                 "clusters": list(self.clusters), "n_clusters": self.n_clusters,
                 "seed": self.seed, "fit_rows": self.fit_rows}
+
+    def with_fit(self, fit: Mapping[str, Any] | None) -> Strata:
+        """A copy that reuses ``fit`` (a manifest's ``strata_fit``; None: fit again)."""
+        return replace(self, fit=None if fit is None else dict(fit))
 
 
 @dataclass
@@ -77,10 +97,22 @@ class FittedStrata:
 
     spec: Strata
     bin_edges: np.ndarray | None = None
-    centers: np.ndarray | None = None
+    centers: np.ndarray | None = None  # in standardized units when ``scale`` is set
+    scale: tuple[np.ndarray, np.ndarray] | None = None  # (mean, sd) of each cluster column
     fit_summary: dict = field(default_factory=dict)
 
-    def labels(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+    def _bin_of(self, batch: pa.RecordBatch | pa.Table, row0: int) -> np.ndarray:
+        x = _numeric(batch, self.spec.bins, row0)
+        return np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
+
+    def _cluster_of(self, batch: pa.RecordBatch | pa.Table, row0: int) -> np.ndarray:
+        X = _matrix(batch, self.spec.clusters, row0)
+        if self.scale is not None:
+            X = (X - self.scale[0]) / self.scale[1]
+        d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
+        return d.argmin(axis=1)
+
+    def labels(self, batch: pa.RecordBatch | pa.Table, row0: int = 0) -> np.ndarray:
         """Stratum label of every row (object array of str)."""
         parts: list[np.ndarray] = []
         for col in self.spec.columns:
@@ -88,13 +120,11 @@ class FittedStrata:
             parts.append(np.asarray(pc.fill_null(values, MISSING).to_numpy(zero_copy_only=False),
                                     dtype=object))
         if self.spec.bins is not None:
-            x = _numeric(batch, self.spec.bins)
-            idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
+            idx = self._bin_of(batch, row0)
             parts.append(np.char.add("q", idx.astype(str)).astype(object))
         if self.spec.clusters:
-            X = _matrix(batch, self.spec.clusters)
-            d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
-            parts.append(np.char.add("c", d.argmin(axis=1).astype(str)).astype(object))
+            parts.append(np.char.add("c", self._cluster_of(batch, row0).astype(str))
+                         .astype(object))
         if not parts:
             return np.full(batch.num_rows, ALL, dtype=object)
         out = parts[0]
@@ -103,19 +133,17 @@ class FittedStrata:
         return out
 
 
-    def encode(self, batch: pa.RecordBatch | pa.Table) -> tuple[np.ndarray, list[str]]:
+    def encode(self, batch: pa.RecordBatch | pa.Table,
+               row0: int = 0) -> tuple[np.ndarray, list[str]]:
         """Stratum of every row as ``(codes, labels)``: ``labels[codes]`` equals
-        :meth:`labels`, computed on dictionary indices instead of strings."""
+        :meth:`labels`, computed on dictionary indices instead of strings. ``row0`` (the
+        input's row of the batch's first row) numbers the rows of an error."""
         parts = [_category_codes(batch.column(col)) for col in self.spec.columns]
         if self.spec.bins is not None:
-            x = _numeric(batch, self.spec.bins)
-            idx = np.searchsorted(self.bin_edges[1:-1], x, side="right") + 1
-            uniq, inv = np.unique(idx, return_inverse=True)
+            uniq, inv = np.unique(self._bin_of(batch, row0), return_inverse=True)
             parts.append((inv.astype(np.int64), [f"q{i}" for i in uniq]))
         if self.spec.clusters:
-            X = _matrix(batch, self.spec.clusters)
-            d = ((X[:, None, :] - self.centers[None, :, :]) ** 2).sum(axis=2)
-            uniq, inv = np.unique(d.argmin(axis=1), return_inverse=True)
+            uniq, inv = np.unique(self._cluster_of(batch, row0), return_inverse=True)
             parts.append((inv.astype(np.int64), [f"c{i}" for i in uniq]))
         if not parts:
             return np.zeros(batch.num_rows, np.int64), [ALL]
@@ -148,20 +176,29 @@ def _category_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, lis
             enc.dictionary.to_pylist())
 
 
-def _numeric(batch: pa.RecordBatch | pa.Table, col: str) -> np.ndarray:
+def is_numeric(typ: pa.DataType) -> bool:
+    """A numeric column (a dictionary's values count): integers, floats, decimals, booleans."""
+    typ = getattr(typ, "value_type", typ)
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or \
+        pa.types.is_decimal(typ) or pa.types.is_boolean(typ)
+
+
+def _numeric(batch: pa.RecordBatch | pa.Table, col: str, row0: int = 0) -> np.ndarray:
     values = batch.column(col)
-    if values.null_count:
-        raise DesignError(f"column {col!r} used for strata has {values.null_count} null value(s)")
-    try:
-        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    if not is_numeric(values.type):
         typ = getattr(values.type, "value_type", values.type)
-        raise DesignError(f"column {col!r} used for strata is not numeric ({typ})") \
-            from exc
+        raise DesignError(f"column {col!r} used for strata is not numeric ({typ})")
+    x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        rows = rows_where(np.concatenate([np.zeros(row0, bool), bad]))
+        raise DesignError(f"column {col!r} used for strata has {int(bad.sum())} null or "
+                          f"non-finite value(s) at {rows}")
+    return x
 
 
-def _matrix(batch: pa.RecordBatch | pa.Table, cols: Sequence[str]) -> np.ndarray:
-    return np.column_stack([_numeric(batch, c) for c in cols])
+def _matrix(batch: pa.RecordBatch | pa.Table, cols: Sequence[str], row0: int = 0) -> np.ndarray:
+    return np.column_stack([_numeric(batch, c, row0) for c in cols])
 
 
 class FitSample:
@@ -175,11 +212,14 @@ class FitSample:
         self.h = np.zeros(0, np.uint64)
         self.ids = np.zeros(0, object)
         self.x = np.zeros((0, len(self.cols)))
+        self.rows = 0
 
     def update(self, batch: pa.RecordBatch, row0: int | None = None, key0: int = 0) -> None:
+        row0 = self.rows if row0 is None else row0
         self._add(hash64(batch.column(self.id_column), self.spec.seed),
                   np.asarray(batch.column(self.id_column).to_numpy(zero_copy_only=False),
-                             dtype=object), _matrix(batch, self.cols))
+                             dtype=object), _matrix(batch, self.cols, row0))
+        self.rows += batch.num_rows
 
     def _add(self, h: np.ndarray, ids: np.ndarray, x: np.ndarray) -> None:
         self.h = np.concatenate([self.h, h])
@@ -190,20 +230,24 @@ class FitSample:
 
     def merge(self, other: FitSample) -> FitSample:
         self._add(other.h, other.ids, other.x)
+        self.rows += other.rows
         return self
 
 
-def fit_strata(spec: Strata, batches, id_column: str) -> FittedStrata:
-    """Fit bins/clusters on the ``fit_rows`` units of smallest PRN (one pass over batches)."""
+def fit_strata(spec: Strata, batches, id_column: str, source: str = "input") -> FittedStrata:
+    """Fit bins/clusters on the ``fit_rows`` units of smallest PRN (one pass over batches),
+    or reuse ``spec.fit`` when it is given."""
     if not spec.needs_fit:
         return FittedStrata(spec)
+    if spec.fit is not None:
+        return reuse_fit(spec)
     state = FitSample(spec, id_column)
     for batch in batches:
         state.update(batch)
-    return fit_on(state)
+    return fit_on(state, source)
 
 
-def fit_on(state: FitSample) -> FittedStrata:
+def fit_on(state: FitSample, source: str = "input") -> FittedStrata:
     """Strata fitted on a (merged) fit-subsample."""
     spec, cols = state.spec, state.cols
     fitted = FittedStrata(spec)
@@ -211,7 +255,7 @@ def fit_on(state: FitSample) -> FittedStrata:
         return fitted
     keep_h, keep_ids, keep_x = _bottom(state.h, state.ids, state.x, spec.fit_rows)
     if len(keep_h) == 0:
-        raise DesignError("cannot fit strata on an empty input")
+        raise SchemaError("the input has no rows", source=source)
     if spec.bins:
         from sklearn.preprocessing import KBinsDiscretizer
 
@@ -224,16 +268,76 @@ def fit_on(state: FitSample) -> FittedStrata:
             kb.fit(keep_x[:, [0]])
         fitted.bin_edges = np.asarray(kb.bin_edges_[0], dtype=np.float64)
         fitted.fit_summary["bin_edges"] = fitted.bin_edges.tolist()
+        fitted.fit_summary["bin_labels"] = bin_labels(spec.bins, fitted.bin_edges)
     if spec.clusters:
         from sklearn.cluster import KMeans
 
         idx = [cols.index(c) for c in spec.clusters]
         X = keep_x[:, idx]
-        k = min(spec.n_clusters, len(np.unique(X, axis=0)))
-        km = KMeans(n_clusters=k, n_init=4, random_state=spec.seed % (2**32)).fit(X)
+        mean, sd = standardization(X)
+        Z = (X - mean) / sd
+        k = min(spec.n_clusters, len(np.unique(Z, axis=0)))
+        km = KMeans(n_clusters=k, n_init=4, random_state=spec.seed % (2**32)).fit(Z)
         fitted.centers = np.asarray(km.cluster_centers_, dtype=np.float64)
-        fitted.fit_summary["cluster_centers"] = fitted.centers.round(12).tolist()
+        fitted.scale = (mean, sd)
+        fitted.fit_summary["cluster_centers"] = fitted.centers.tolist()
+        fitted.fit_summary["cluster_scale"] = {"columns": list(spec.clusters),
+                                               "mean": mean.tolist(), "sd": sd.tolist()}
     fitted.fit_summary["fit_rows"] = int(len(keep_h))
+    return fitted
+
+
+def standardization(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of each column, from correctly rounded sums (the same on
+    every machine); a constant column gets sd 1."""
+    n = X.shape[0]
+    mean = np.array([math.fsum(X[:, j]) / n for j in range(X.shape[1])])
+    sd = np.array([math.sqrt(math.fsum((X[:, j] - mean[j]) ** 2) / n)
+                   for j in range(X.shape[1])])
+    return mean, np.where(sd > 0, sd, 1.0)
+
+
+def bin_labels(column: str, edges: np.ndarray) -> dict[str, str]:
+    """``{"q1": "col(-inf,e1)", "q2": "col[e1,e2)", ..., "qK": "col[e(K-1),inf)"}``: what
+    each bin label holds (values below the lowest or above the highest fitted edge fall in
+    the first or last bin)."""
+    inner = [f"{e:.6g}" for e in np.asarray(edges, np.float64)[1:-1]]
+    bounds = ["-inf", *inner, "inf"]
+    return {f"q{i}": f"{column}{'(' if i == 1 else '['}{bounds[i - 1]},{bounds[i]})"
+            for i in range(1, len(bounds))}
+
+
+def reuse_fit(spec: Strata) -> FittedStrata:
+    """Strata from the stored fit ``spec.fit`` (no pass over the input, no scikit-learn); the
+    fit summary is the stored one, so the manifest records the same fit."""
+    fit = dict(spec.fit or {})
+    fitted = FittedStrata(spec, fit_summary=fit)
+
+    def unusable(what: str) -> DesignError:
+        return DesignError(f"the stored strata fit cannot be reused: {what}; redraw with a "
+                           f"refit (Strata(fit=None))")
+
+    if spec.bins is not None:
+        edges = np.asarray(fit.get("bin_edges") or [], dtype=np.float64)
+        if edges.ndim != 1 or len(edges) < 2 or not np.isfinite(edges).all() \
+                or np.any(np.diff(edges) < 0):
+            raise unusable(f"no increasing bin edges for column {spec.bins!r}")
+        fitted.bin_edges = edges
+    if spec.clusters:
+        d = len(spec.clusters)
+        centers = np.asarray(fit.get("cluster_centers") or [], dtype=np.float64)
+        if centers.ndim != 2 or centers.shape[1] != d or not len(centers) \
+                or not np.isfinite(centers).all():
+            raise unusable(f"no cluster centres over the {d} column(s) {list(spec.clusters)}")
+        fitted.centers = centers
+        scale = fit.get("cluster_scale")
+        if scale is not None:  # manifests before the scaling have centres in the columns' units
+            mean = np.asarray(scale.get("mean") or [], np.float64)
+            sd = np.asarray(scale.get("sd") or [], np.float64)
+            if mean.shape != (d,) or sd.shape != (d,) or not (sd > 0).all() \
+                    or list(scale.get("columns", spec.clusters)) != list(spec.clusters):
+                raise unusable(f"its scaling does not fit the columns {list(spec.clusters)}")
+            fitted.scale = (mean, sd)
     return fitted
 
 

@@ -25,7 +25,12 @@ class StratifiedSampler(DesignSampler):
     allocation : 'proportional', 'equal', 'neyman' or 'power'.
     min_per_stratum : floor per stratum (small strata are taken whole).
     power : Bankier's exponent for 'power' allocation.
-    neyman_col : column of anticipated standard deviations for 'neyman' (S_h is its RMS).
+    neyman_col : for 'neyman' (n_h ∝ N_h·S_h), the numeric column S_h is computed from.
+    neyman_s : how: 'sd' (default), the column is the variable to be estimated or a proxy of
+        it and S_h is its standard deviation in the stratum (divisor N_h - 1); 'rms', the column
+        holds each unit's anticipated standard deviation (e.g. sqrt(p(1-p)) of a risk score)
+        and S_h is their root mean square (what ``neyman_col`` meant in manifests that do not
+        record ``neyman_s``).
     unit_col : the unit id column (default: unit_id, impression_id or item_id).
     coordinate_with : path of a previous sample to coordinate with.
     overlap : 'max' (same PRNs) or 'min' (shifted start, avoid previous units).
@@ -44,7 +49,7 @@ class StratifiedSampler(DesignSampler):
 
     def __init__(self, n: int, seed: int = 0, strata: Strata | str | list[str] | None = None,
                  allocation: str = "proportional", min_per_stratum: int = 0,
-                 power: float = 0.5, neyman_col: str | None = None,
+                 power: float = 0.5, neyman_col: str | None = None, neyman_s: str = "sd",
                  unit_col: str | None = None, coordinate_with: str | None = None,
                  overlap: str = "max"):
         self.n = n
@@ -54,6 +59,7 @@ class StratifiedSampler(DesignSampler):
         self.min_per_stratum = min_per_stratum
         self.power = power
         self.neyman_col = neyman_col
+        self.neyman_s = neyman_s
         self.unit_col = unit_col
         self.coordinate_with = coordinate_with
         self.overlap = overlap

@@ -1,8 +1,16 @@
-"""Reading and atomically writing the project's files.
+"""Reading and atomically writing the project's files, with one set of rules for each.
 
 Every file the tool writes goes through :func:`atomic_path`: the content is written to a
 temporary file in the destination folder and renamed over the target only when complete, so a
-failure leaves the previous version intact and never a half-written file.
+failure (an exception, a full disk, SIGTERM turned into an exception by the CLI) leaves the
+previous version intact, no half-written file, no temporary file and no folder it made. A
+command checks its outputs with :func:`check_output` before it computes anything: an output is
+never one of its inputs nor an input's manifest, never a FIFO, device or folder, has the
+extension of what is written, and its manifest sidecar replaces nothing but a manifest.
+
+Every Parquet file or directory is read through :func:`parquet_dataset`, whose rules the
+samplers share: every file reads, has the first file's columns with the same types, and no hive
+partition key (``market=SE/``) repeats a column of its file.
 """
 
 from __future__ import annotations
@@ -10,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +29,203 @@ import pyarrow.parquet as pq
 
 from .errors import SchemaError
 
+MANIFEST_SUFFIX = ".manifest.json"
+TABLE_SUFFIXES = (".csv", ".parquet", ".json")
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR,
+          "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_READ_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError)
+
+
+# -- where a file may be written --------------------------------------------------------------
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return (str(text).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def check_target(target: str | os.PathLike) -> None:
+    """SchemaError unless ``target`` can be written: absent or a regular file, in a folder
+    that exists (or can be made: no part of the path is a file) and is writable."""
+    target = Path(target)
+    try:
+        st = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:
+        raise SchemaError(f"cannot write here: {_first_line(exc)}", source=str(target)) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise SchemaError(f"is {_kind(st.st_mode)}, not a regular file: give a file path",
+                          source=str(target))
+    folder = Path(os.path.abspath(target)).parent
+    while True:
+        try:
+            st = os.stat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            folder = folder.parent
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            raise SchemaError(f"cannot make its folder: {_shown(folder, target)} is "
+                              f"{_kind(st.st_mode) if not stat.S_ISREG(st.st_mode) else 'a file'}"
+                              f", not a folder", source=str(target))
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise SchemaError(f"the folder {_shown(folder, target)} is not writable",
+                              source=str(target))
+        return
+
+
+def _shown(folder: Path, target: Path) -> str:
+    """``folder`` as the user spelled it in ``target`` (relative when they gave it so)."""
+    for parent in Path(target).parents:
+        if Path(os.path.abspath(parent)) == folder:
+            return str(parent)
+    return str(folder)
+
+
+def check_folder(folder: str | os.PathLike) -> None:
+    """SchemaError unless ``folder`` is a folder or can be made as one."""
+    folder = Path(folder)
+    try:
+        st = os.stat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        check_target(folder / "x")
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise SchemaError(f"is {'a file' if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)}, "
+                          f"not a folder", source=str(folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SchemaError("the folder is not writable", source=str(folder))
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; the ones made, deepest first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+    return missing
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    On any failure (also a ``BaseException`` such as the CLI's SIGTERM) the temporary file and
+    any folder made for it are removed; an ``OSError`` becomes a SchemaError naming the target.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    check_target(target)
+    made: list[Path] = []
+    tmp_path: Path | None = None
     try:
-        yield tmp_path
-        if mode is not None:
-            os.chmod(tmp_path, mode)
-        os.replace(tmp_path, target)
+        try:
+            made = _make_folders(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            yield tmp_path
+            if mode is not None:
+                os.chmod(tmp_path, mode)
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise SchemaError(f"cannot write: {_first_line(exc)}", source=str(target)) from exc
+    except BaseException:
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
+
+def _sidecar(path: Path) -> Path:
+    """The manifest a reader looks for beside ``path`` (``x.parquet`` → ``x.manifest.json``,
+    ``x.csv`` → ``x.manifest.json``)."""
+    stem = path.name.removesuffix(".parquet") if path.suffix == ".parquet" else path.stem
+    return path.with_name(stem + MANIFEST_SUFFIX)
+
+
+def _same(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def is_manifest_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds a manifest (a JSON object with a kind and a content hash)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"kind", "content_hash"} <= set(doc)
+
+
+def check_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (),
+                 *, suffixes: tuple[str, ...] | None = None, sidecar: bool = False) -> None:
+    """Refuse, before anything is computed, an output that must not or cannot be written.
+
+    Parameters
+    ----------
+    output : the path the command will write.
+    inputs : the files (or folders) it reads; their manifests (``x.manifest.json``) count as
+        inputs too, and an output inside an input folder is refused.
+    suffixes : the extensions the output may have (what it is written as), e.g.
+        ``(".parquet",)``; a name ending in ``.manifest.json`` is a dataset's manifest and is
+        never a table output.
+    sidecar : the command writes ``<output>.manifest.json`` too: it must be no input either,
+        and may replace an older manifest only, never another file.
+    """
+    out = Path(output)
+    where = str(output)
+    check_target(out)
+    if suffixes is not None:
+        if out.name.endswith(MANIFEST_SUFFIX) and MANIFEST_SUFFIX not in suffixes:
+            raise SchemaError(f"a name ending in {MANIFEST_SUFFIX} is a dataset's manifest: "
+                              f"give an output ending in {' or '.join(suffixes)}", source=where)
+        if out.suffix.lower() not in suffixes:
+            raise SchemaError(f"the output must end in {' or '.join(suffixes)} (that is what "
+                              f"is written), not {out.suffix or 'no extension'}", source=where)
+    given = [Path(p) for p in inputs if p is not None]
+    protected = [(p, str(p)) for p in given]
+    protected += [(_sidecar(p), f"{_sidecar(p)} (the manifest of {p})") for p in given
+                  if not p.is_dir()]
+    targets = [out] + ([_sidecar(out)] if sidecar else [])
+    for target in targets:
+        for path, what in protected:
+            if _same(target, path):
+                raise SchemaError(f"would overwrite the input {what}; choose another output "
+                                  f"path", source=where)
+            if path.is_dir() and path.resolve() in target.resolve().parents:
+                raise SchemaError(f"is inside the input folder {path}, whose files are all "
+                                  f"read; write it elsewhere", source=where)
+    if sidecar:
+        side = _sidecar(out)
+        if side.exists() and (not side.is_file() or not is_manifest_file(side)):
+            raise SchemaError(f"its manifest would replace {side}, which is not a manifest; "
+                              f"move that file or choose another output", source=where)
+    for target in targets:
+        check_target(target)
+
+
+def refuse_overwrite(output: str | os.PathLike, inputs: list[str | os.PathLike | None]) -> None:
+    """SchemaError when ``output`` is one of the ``inputs`` or their manifests (outputs never
+    overwrite inputs); see :func:`check_output` for every check of an output."""
+    check_output(output, inputs)
+
+
+# -- writing ----------------------------------------------------------------------------------
 
 def write_text(target: str | os.PathLike, text: str, mode: int | None = None) -> None:
     """Atomically write ``text`` (UTF-8) to ``target``; ``mode`` e.g. 0o600 for secrets."""
@@ -60,43 +248,112 @@ def write_parquet(target: str | os.PathLike, table: pa.Table) -> None:
 def write_table(target: str | os.PathLike, table: pa.Table) -> None:
     """Atomically write a result table as Parquet, CSV or JSON, chosen by the extension."""
     suffix = Path(target).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise SchemaError(f"unsupported output extension {suffix!r}; use .parquet, .csv or .json",
+                          source=str(target))
     if suffix == ".parquet":
         write_parquet(target, table)
     elif suffix == ".csv":
         with atomic_path(target) as tmp:
             table.to_pandas().to_csv(tmp, index=False)
-    elif suffix == ".json":
+    else:
         with atomic_path(target) as tmp:
             table.to_pandas().to_json(tmp, orient="records", indent=2)
-    else:
-        raise SchemaError(f"unsupported output extension {suffix!r}; use .parquet, .csv or .json",
-                          source=str(target))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def _hive_keys(relative: Path) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in relative.parent.parts if "=" in part)
+
+
+def _parquet_files(root: Path) -> list[Path]:
+    """The files a pyarrow dataset of ``root`` reads (names starting with '.' or '_' left
+    out, as pyarrow does), in its order."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        out += [Path(folder) / f for f in sorted(files) if not f.startswith((".", "_"))]
+    return sorted(out)
+
+
+def check_parquet_folder(root: str | os.PathLike) -> None:
+    """The rules every reader of a directory of Parquet files applies (SchemaError naming the
+    file and column at fault): every file reads, has exactly the first file's columns with the
+    same types, and no hive partition key repeats a column of its file."""
+    root = Path(root)
+    first: tuple[Path, pa.Schema] | None = None
+    for path in _parquet_files(root):
+        try:
+            schema = pq.read_schema(path)
+        except _READ_ERRORS as exc:
+            raise SchemaError(f"cannot read Parquet: {_first_line(exc)}; remove or replace the "
+                              f"file", source=str(path)) from None
+        keys = _hive_keys(path.relative_to(root))
+        clash = [k for k in keys if k in schema.names]
+        if clash:
+            raise SchemaError(f"the hive partition folder {clash[0]}={keys[clash[0]]} repeats "
+                              f"the file's column {clash[0]!r}; drop the column from the files "
+                              f"or rename the folders", source=str(path))
+        if first is None:
+            first = (path, schema)
+            continue
+        name, ref = first
+        missing = [c for c in ref.names if c not in schema.names]
+        extra = [c for c in schema.names if c not in ref.names]
+        if missing or extra:
+            what = (f"lacks column(s) {missing}" if missing else "") + \
+                (" and " if missing and extra else "") + \
+                (f"has column(s) {extra} that {name} lacks" if extra else "")
+            raise SchemaError(f"schema disagrees with {name}: {what}; rewrite the files with "
+                              f"one schema", source=str(path))
+        for field in schema:
+            want = ref.field(field.name).type
+            if field.type != want:
+                raise SchemaError(f"schema disagrees with {name}: column {field.name!r} is "
+                                  f"{field.type} here but {want} there; rewrite the file with "
+                                  f"the dataset's schema", source=str(path))
+
+
+def _checked(path: Path) -> bool:
+    """Whether ``path`` is a folder, after the checks of :func:`parquet_dataset`."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise SchemaError("no such file or directory", source=str(path)) from None
+    if stat.S_ISDIR(st.st_mode):
+        check_parquet_folder(path)
+        return True
+    if not stat.S_ISREG(st.st_mode):
+        raise SchemaError(f"is {_kind(st.st_mode)}, not a Parquet file or folder",
+                          source=str(path))
+    return False
+
+
+def parquet_dataset(path: str | os.PathLike):
+    """A Parquet file or directory (hive-partitioned) as a ``pyarrow.dataset``, after the
+    checks of :func:`check_parquet_folder`; a missing path, a FIFO or an unreadable file is a
+    SchemaError naming it."""
+    import pyarrow.dataset as ds
+
+    path = Path(path)
+    _checked(path)
+    try:
+        return ds.dataset(path, format="parquet", partitioning="hive")
+    except _READ_ERRORS as exc:
+        raise SchemaError(f"cannot read Parquet: {_first_line(exc)}", source=str(path)) from None
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
-    """Read a Parquet file or directory, turning I/O and format failures into SchemaError."""
+    """Read a Parquet file or directory (the rules of :func:`parquet_dataset`), turning I/O and
+    format failures into SchemaError."""
     path = Path(path)
-    if not path.exists():
-        raise SchemaError("no such file or directory", source=str(path))
     try:
-        if path.is_dir():
+        if _checked(path):
             import pyarrow.dataset as ds
 
             return ds.dataset(path, format="parquet", partitioning="hive").to_table(
                 columns=columns)
         return pq.read_table(path, columns=columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+    except _READ_ERRORS as exc:
         raise SchemaError(f"cannot read Parquet: {_first_line(exc)}", source=str(path)) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def refuse_overwrite(output: str | os.PathLike, inputs: list[str | os.PathLike | None]) -> None:
-    """SchemaError when ``output`` is one of the ``inputs`` (outputs never overwrite inputs)."""
-    target = Path(output).resolve()
-    for path in inputs:
-        if path is not None and Path(path).resolve() == target:
-            raise SchemaError(f"the output would overwrite the input {path}; choose another "
-                              f"output path", source=str(output))

@@ -3,6 +3,11 @@
 It is stored in the sample's Parquet schema metadata (key ``audit_curation.manifest``) and beside
 it as ``<name>.manifest.json``. The Parquet copy leaves out ``created_at`` so that the same
 design, seed and population always give a byte-identical file; the sidecar keeps it.
+
+``packages`` records the versions of the packages that can change a sample (numpy, pandas,
+pyarrow, scikit-learn, scipy, dask and audit-curation itself), so that a redraw that differs
+can say which of them changed since the sample was drawn. Manifests written before it existed
+read with an empty mapping.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Manifest:
     allocation: list[dict[str, Any]]
     content_hash: str
     package_version: str
+    packages: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None
 

@@ -1,4 +1,13 @@
-"""Validation of tables against their contracts, reporting every problem at once."""
+"""Validation of tables against their contracts, reporting every problem at once.
+
+Ids (the contract's id column and every ``*_id`` column of a string type) are strings or
+integers: an integer id is its decimal string, as the PRN reads it (``samplers/prn.py``). A
+string id is non-empty, without leading or trailing whitespace or control characters (NUL,
+newline, tab), and at most :data:`ID_MAX` characters: :func:`id_problems`, cheap enough to run
+on every batch a sampler reads. A column of the wrong type is still checked for nulls and
+repeats, so a type error never hides the column's other problems; a table without rows is no
+catalogue, sample or curated table (a labels file may be empty: nothing is annotated yet).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,8 @@ from .labels import REQUIRED_FIELDS
 from .tables import CONTRACTS, Column
 
 _SHOW = 5  # how many offending rows or values a message names
+ID_MAX = 1000  # characters of a string id
+MAY_BE_EMPTY = ("labels",)
 
 
 def family_of(dtype: pa.DataType) -> str | None:
@@ -35,13 +46,60 @@ def family_of(dtype: pa.DataType) -> str | None:
     return None
 
 
-def _accepts(col: Column, dtype: pa.DataType) -> bool:
+def is_id(name: str, id_column: str | None = None) -> bool:
+    """Whether a string column ``name`` holds ids (the contract's id column or ``*_id``)."""
+    return name == id_column or name.endswith("_id")
+
+
+def _accepts(col: Column, dtype: pa.DataType, id_column: str | None = None) -> bool:
     if pa.types.is_null(dtype):  # every value null: fine where nulls are
         return col.nullable
     fam = family_of(dtype)
     if col.family == "number":
         return fam in ("number", "integer")
+    if col.family == "string" and is_id(col.name, id_column):
+        return fam in ("string", "integer")
     return fam == col.family
+
+
+def _shown_value(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "…" + text[-1]
+
+
+def id_problems(values: pa.Array | pa.ChunkedArray, name: str, row0: int = 0,
+                total: int | None = None) -> list[str]:
+    """Problems of the ids ``values`` of column ``name`` (rows counted from ``row0`` of
+    ``total``): empty or blank, leading or trailing whitespace, control characters, longer
+    than :data:`ID_MAX` characters. Integer (and null) ids have none of these."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if family_of(values.type) != "string" or len(values) == 0:
+        return []
+    trimmed = pc.utf8_trim_whitespace(values)
+    blank = pc.equal(pc.utf8_length(trimmed), 0)
+    rules = (
+        ("empty or blank", blank),
+        ("with leading or trailing whitespace",
+         pc.and_(pc.not_equal(trimmed, values), pc.invert(blank))),
+        ("with a control character (NUL, newline, tab, ...)",
+         pc.match_substring_regex(values, r"[\x00-\x1f\x7f]")),
+        (f"longer than {ID_MAX} characters", pc.greater(pc.utf8_length(values), ID_MAX)),
+    )
+    problems = []
+    for what, hit in rules:
+        mask = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), bool)
+        if not mask.any():
+            continue
+        examples = ", ".join(_shown_value(v) for v in
+                             pc.unique(pc.filter(values, hit)).to_pylist()[:3])
+        full = np.zeros(row0 + len(mask) if total is None else total, bool)
+        full[row0: row0 + len(mask)] = mask
+        problems.append(f"column {name!r}: {int(mask.sum())} id(s) {what} (e.g. {examples}) "
+                        f"at {rows_where(full)}")
+    return problems
 
 
 def as_table(data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -111,8 +169,11 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
     """Every way ``table`` breaks the ``kind`` contract (empty list when it is valid)."""
     contract = CONTRACTS[kind]
     problems: list[str] = []
+    if table.num_rows == 0 and kind not in MAY_BE_EMPTY:
+        problems.append(f"no rows: a {kind} table needs at least one")
     present = set(table.column_names)
     checked: list[Column] = []
+    mistyped: list[Column] = []
     rules = list(contract.columns) + [
         replace(rule, name=name) for rule in contract.prefixed
         for name in table.column_names if name.startswith(rule.name)]
@@ -122,8 +183,12 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
                 problems.append(f"missing column {col.name!r} ({col.family})")
             continue
         dtype = table.schema.field(col.name).type
-        if not _accepts(col, dtype):
+        if not _accepts(col, dtype, contract.id_column):
             problems.append(_type_problem(table.column(col.name), col, dtype))
+            if not pa.types.is_null(dtype):  # its nulls and repeats are problems too
+                problems += check_range(table.column(col.name),
+                                        replace(col, family="string"), col.name)
+                mistyped.append(col)
             continue
         checked.append(col)
     for col in checked:
@@ -142,7 +207,9 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
                                 f"{list(col.choices)} (e.g. {seen}) at {rows_where(bad)}")
         else:
             problems += check_range(values, col, col.name)
-    names = {c.name for c in checked}
+        if col.family == "string" and is_id(col.name, contract.id_column):
+            problems += id_problems(values, col.name)
+    names = {c.name for c in checked + mistyped}
     needed = [c for c in contract.unique if contract.column(c).required]
     if contract.unique and set(needed) <= names:
         problems += duplicate_problems(table, tuple(c for c in contract.unique if c in names))

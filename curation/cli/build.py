@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from curation.curated import build_curated
+from schemas.io import check_output
 
 
 @click.command("build")
@@ -22,9 +21,7 @@ from curation.curated import build_curated
                    "set aside (they measure the annotators, for `curate estimate`).")
 def build_cmd(sample: str, labels: str, output: str, votes: int, gold_path: str | None) -> None:
     """Join SAMPLE with its pulled LABELS through adjudication: one row per sampled unit."""
-    inputs = [Path(p).resolve() for p in (sample, labels, gold_path) if p]
-    if Path(output).resolve() in inputs:
-        raise click.UsageError("OUTPUT would overwrite an input")
+    check_output(output, [sample, labels, gold_path], suffixes=(".parquet",), sidecar=True)
     curated = build_curated(sample, labels, votes=votes, gold_path=gold_path)
     curated.write(output)
     report = curated.nonresponse

@@ -21,8 +21,8 @@ from schemas.io import TABLE_SUFFIXES, check_output, write_table
 @click.option("--level", type=float, default=0.95, show_default=True,
               help="Confidence level in (0, 1).")
 @click.option("--coordination", type=click.Choice(COORDINATIONS),
-              help="How the waves' PRNs relate [from the manifests: --coordinate-with, or the "
-                   "same PRN key].")
+              show_default="from the manifests: --coordinate-with, or the same PRN key",
+              help="How the waves' PRNs relate.")
 def compare_cmd(wave_a: str, wave_b: str, output: str, ys: tuple[str, ...], domain: str | None,
                 level: float, coordination: str | None) -> None:
     """Estimate each label in WAVE_A and WAVE_B (curated datasets) and the change B − A, its

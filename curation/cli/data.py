@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from curation.demo.synthetic import generate
-from schemas import CONTRACTS, validate
-from schemas.io import read_parquet
+from schemas import CONTRACTS, SchemaError, table_problems
+from schemas.io import check_folder, read_parquet
 
 
 @click.command("demo-data")
@@ -18,6 +18,7 @@ from schemas.io import read_parquet
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 def demo_data(outdir: str, items: int, impressions: int, seed: int) -> None:
     """Generate a synthetic catalogue, recommendation log and hidden truth in OUTDIR."""
+    check_folder(outdir)
     out = generate(outdir, items=items, impressions=impressions, seed=seed)
     for path in (out.catalogue, out.recommendations, out.truth):
         click.echo(f"wrote {path}")
@@ -27,8 +28,24 @@ def demo_data(outdir: str, items: int, impressions: int, seed: int) -> None:
 @click.argument("kind", type=click.Choice(sorted(CONTRACTS)))
 @click.argument("path", type=click.Path())
 def validate_cmd(kind: str, path: str) -> None:
-    """Check the Parquet file PATH against the KIND data contract; list every problem."""
-    table = validate(read_parquet(path), kind, source=path)
+    """Check the Parquet file or directory PATH against the KIND data contract and, for a
+    sample or curated dataset, against its manifest's content hash; list every problem.
+
+    Directories are read by the rules `curate sample` reads them by."""
+    table = read_parquet(path)
+    problems = table_problems(table, kind)
+    if kind in ("sample", "curated"):
+        from curation.estimation.inputs import check_manifest, find_manifest
+
+        manifest, origin = find_manifest(path)
+        try:
+            if manifest is not None:
+                check_manifest(table, manifest, path, origin,
+                               exact=manifest.kind == kind or manifest.kind != "sample")
+        except SchemaError as exc:
+            problems += exc.problems
+    if problems:
+        raise SchemaError(problems, source=path)
     click.echo(f"{path}: valid {kind} table, {table.num_rows} rows, "
                f"{table.num_columns} columns")
 

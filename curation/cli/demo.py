@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from curation.demo.run import run_demo
+from schemas.io import check_folder
 
 
 @click.command("demo")
@@ -15,16 +16,21 @@ from curation.demo.run import run_demo
               type=click.IntRange(min=100), help="Impressions of the demo log.")
 @click.option("--seed", default=2026, show_default=True, help="Seed of data and simulation.")
 @click.option("--n-catalogue", type=click.IntRange(min=10),
-              help="Catalogue sample size [params.yaml's sample_catalogue.n].")
+              show_default="params.yaml's sample_catalogue.n",
+              help="Catalogue sample size.")
 @click.option("--n-impressions", type=click.IntRange(min=10),
-              help="Impression sample size [params.yaml's sample_impressions.n].")
-@click.option("--port", type=click.IntRange(1, 65535), help="Label Studio port [8080].")
+              show_default="params.yaml's sample_impressions.n",
+              help="Impression sample size.")
+@click.option("--port", type=click.IntRange(1, 65535), show_default="8080",
+              help="Label Studio port.")
 @click.option("--keep-running", is_flag=True,
               help="Leave Label Studio up afterwards, for a person to look or annotate.")
 def demo_cmd(workdir: str, items: int, impressions: int, seed: int, n_catalogue: int | None,
              n_impressions: int | None, port: int | None, keep_running: bool) -> None:
-    """Run a whole audit in WORKDIR [audit-demo]: data, samples, Label Studio, SIMULATED
-    annotators, pull, adjudication, estimates vs the hidden truth, report, DVC version."""
+    """Run a whole audit in WORKDIR (audit-demo if not given): data, samples, Label Studio,
+    SIMULATED annotators, pull, adjudication, estimates vs the hidden truth, report, DVC
+    version."""
+    check_folder(workdir)
     run_demo(workdir, items=items, impressions=impressions, seed=seed, n_catalogue=n_catalogue,
              n_impressions=n_impressions, port=port, keep_running=keep_running,
              echo=click.echo)

@@ -9,7 +9,7 @@ from curation.estimation import estimate_table
 from curation.estimation.inputs import load_population, load_sample, load_totals
 from curation.estimation.intervals import METHODS
 from curation.estimation.misclassification import gold_rates
-from schemas.io import read_parquet, refuse_overwrite, write_table
+from schemas.io import TABLE_SUFFIXES, check_output, read_parquet, write_table
 
 
 def _fmt(df) -> str:
@@ -34,9 +34,11 @@ def _fmt(df) -> str:
                    "gamma for rare ones under Poisson/importance designs; beta = Korn–Graubard "
                    "as R's svyciprop.")
 @click.option("--design", "kind", type=click.Choice(["srswor", "poisson"]),
-              help="Override the design (default: from the manifest, else inferred).")
+              show_default="from the manifest, else inferred",
+              help="Override the design.")
 @click.option("--manifest", "manifest_path", type=click.Path(),
-              help="Manifest JSON (default: DATA's Parquet metadata or sidecar).")
+              show_default="DATA's Parquet metadata or sidecar",
+              help="Manifest JSON; it must be DATA's own (its content hash is checked).")
 @click.option("--calibrate", "totals_path", type=click.Path(),
               help="CSV of known counts (column, level, total) to rake the weights to.")
 @click.option("--population", "population_path", type=click.Path(),
@@ -69,8 +71,8 @@ def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None
     if (gold_path is None) != (labels_path is None) or (gold_by and not gold_path):
         raise click.UsageError("--gold-labels and --labels go together (and --gold-by needs "
                                "them)")
-    refuse_overwrite(output, [data, manifest_path, totals_path, population_path, gold_path,
-                              labels_path])
+    check_output(output, [data, manifest_path, totals_path, population_path, gold_path,
+                          labels_path], suffixes=TABLE_SUFFIXES)
     df, manifest, origin = load_sample(data, manifest_path)
     gold = None
     if gold_path:

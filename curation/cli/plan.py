@@ -6,32 +6,37 @@ import click
 
 from curation.estimation.intervals import METHODS
 
+from .checks import OPEN_UNIT
+
 
 @click.command("plan")
-@click.option("--margin", type=float, required=True, help="CI half-width wanted (e.g. 0.002).")
-@click.option("--p", "p", type=float, help="Anticipated prevalence (or give --pilot).")
+@click.option("--margin", type=OPEN_UNIT, required=True,
+              help="CI half-width wanted (e.g. 0.002).")
+@click.option("--p", "p", type=OPEN_UNIT, help="Anticipated prevalence (or give --pilot).")
 @click.option("--pilot", type=click.Path(), help="Labeled pilot sample (Parquet or CSV) to "
               "estimate the prevalence from, instead of --p.")
 @click.option("--y", "y", default="sensitive", show_default=True,
               help="0/1 label column of the pilot.")
-@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--level", type=OPEN_UNIT, default=0.95, show_default=True,
+              help="Confidence level of the interval.")
 @click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
               help="Interval to plan for (auto: the one `curate estimate` uses for each "
                    "design).")
 @click.option("--population", type=click.Path(), help="Population Parquet (catalogue) file.")
 @click.option("--score", help="Risk score column: relative prior (rescaled to mean p) and "
               "importance size.")
-@click.option("--mixture", type=float, default=0.1, show_default=True,
+@click.option("--mixture", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Defensive mixture α of the importance design.")
 @click.option("--strata", help="Comma-separated stratification columns.")
 @click.option("--bins", help="Numeric column cut into quantile bins (e.g. the score).")
 @click.option("--n-bins", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--allocation", type=click.Choice(["proportional", "equal", "neyman", "power"]),
               default="proportional", show_default=True)
-@click.option("--min-per-stratum", type=click.IntRange(min=0), default=0)
+@click.option("--min-per-stratum", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Floor of units per stratum.")
 @click.option("--domain", help="Population column whose smallest group must also meet "
               "--domain-margin.")
-@click.option("--domain-margin", type=float, help="CI half-width wanted for that group.")
+@click.option("--domain-margin", type=OPEN_UNIT, help="CI half-width wanted for that group.")
 def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: float,
              ci: str, population: str | None, score: str | None, mixture: float,
              strata: str | None, bins: str | None, n_bins: int, allocation: str,
@@ -45,6 +50,8 @@ def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: f
     check_request(margin, p, pilot is not None, domain, domain_margin, population is not None)
     found = load_pilot(pilot, y, domain) if pilot else None
     df = read_parquet(population).to_pandas() if population else None
+    if df is not None:
+        _check_columns(df, population, split_list(strata), bins, score)
     spec = Strata(columns=split_list(strata),
                   bins=bins, n_bins=n_bins)
     plans = plan_population(df, margin, p, level, score, mixture, spec, allocation,
@@ -73,6 +80,25 @@ def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: f
                        f"half-width {dom.half_width:.4g}, deff {dom.deff:.3f}")
         if plan.allocation is not None:
             click.echo(plan.allocation.to_string(index=False))
+
+
+def _check_columns(df, source: str, strata, bins, score) -> None:
+    """The population columns the design needs: present, and numeric where they are cut or
+    weighted (one SchemaError naming every missing or wrong column; the domain column is the
+    planner's to check)."""
+    import pandas as pd
+
+    from schemas import SchemaError
+
+    needed = {**{c: "--strata" for c in strata}, **({bins: "--bins"} if bins else {}),
+              **({score: "--score"} if score else {})}
+    problems = [f"no column {c!r} (for {opt})" for c, opt in needed.items() if c not in df]
+    problems += [f"column {c!r} (for {opt}) is not numeric ({df[c].dtype})"
+                 for c, opt in needed.items() if opt in ("--bins", "--score") and c in df
+                 and not pd.api.types.is_numeric_dtype(df[c])]
+    if problems:
+        raise SchemaError(problems + [f"the population has {list(df.columns)[:12]}"],
+                          source=source)
 
 
 COMMANDS = [plan_cmd]

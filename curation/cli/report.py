@@ -7,28 +7,31 @@ from pathlib import Path
 import click
 
 from curation.report import ReportInputs, build_report
+from schemas.io import check_folder
+
+from .checks import check_inputs_manifests
 
 
 @click.command("report")
 @click.option("--sample", "samples", multiple=True, type=click.Path(),
               help="A sample Parquet file (repeatable).")
 @click.option("--population", "populations", multiple=True, type=click.Path(),
-              help="Population of the --sample at the same position (default: the source "
-                   "recorded in its manifest).")
+              show_default="the source recorded in its manifest",
+              help="Population of the --sample at the same position.")
 @click.option("--curated", multiple=True, type=click.Path(),
               help="A curated table (repeatable): progress, units still unlabeled, "
                    "prevalence per group.")
 @click.option("--estimates", multiple=True, type=click.Path(),
               help="A tidy estimates table written by `curate estimate`.")
 @click.option("--catalogue", type=click.Path(),
-              help="Catalogue (population) for representation (default: the population of a "
-                   "catalogue --sample).")
+              show_default="the population of a catalogue --sample",
+              help="Catalogue (population) for representation.")
 @click.option("--impressions", multiple=True, type=click.Path(),
-              help="Impression sample or curated impression table (repeatable; default: the "
-                   "--sample files with item_id and position).")
+              show_default="the --sample files with item_id and position",
+              help="Impression sample or curated impression table (repeatable).")
 @click.option("--group", "groups", multiple=True,
-              help="Group column for representation and prevalence (repeatable; default "
-                   "creator_group where present).")
+              show_default="creator_group where present",
+              help="Group column for representation and prevalence (repeatable).")
 @click.option("--labels", multiple=True, type=click.Path(),
               help="A labels table written by `curate pull` (repeatable): progress and "
                    "agreement.")
@@ -45,6 +48,8 @@ def report_cmd(samples, populations, curated, estimates, catalogue, impressions,
     if not (samples or curated or estimates or impressions or labels):
         raise click.UsageError("give at least one --sample, --curated, --estimates, "
                                "--impressions or --labels")
+    check_folder(outdir)
+    check_inputs_manifests([*samples, *curated, *impressions])
     inputs = ReportInputs(
         samples=tuple(Path(s) for s in samples),
         populations={str(Path(s)): Path(p) for s, p in zip(samples, populations, strict=False)},

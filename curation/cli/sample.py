@@ -10,6 +10,7 @@ from samplers import SAMPLERS
 from samplers.engine import ENGINES
 from samplers.options import ALLOCATIONS, load_section, sampler_from_options
 from samplers.source import DEFAULT_BATCH_ROWS
+from schemas.io import check_output, parquet_dataset
 
 from .render import allocation_table, thin_strata_warnings
 
@@ -18,26 +19,32 @@ from .render import allocation_table, thin_strata_warnings
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Sample Parquet file (its manifest goes beside it).")
-@click.option("--design", type=click.Choice(sorted(SAMPLERS)), help="[stratified]")
+@click.option("--design", type=click.Choice(sorted(SAMPLERS)), show_default="stratified",
+              help="Sampling design.")
 @click.option("--n", "n", type=click.IntRange(min=0), help="Sample size (expected for poisson).")
-@click.option("--seed", type=click.IntRange(min=0), help="PRN key [0].")
+@click.option("--seed", type=click.IntRange(min=0), show_default="0", help="PRN key.")
 @click.option("--strata", help="Comma-separated stratification columns.")
-@click.option("--allocation", type=click.Choice(ALLOCATIONS),
-              help="[proportional]")
+@click.option("--allocation", type=click.Choice(ALLOCATIONS), show_default="proportional",
+              help="Allocation of n over the strata.")
 @click.option("--size", help="Size measure column, or 'exposure' (1/log2(position+1)).")
-@click.option("--min-per-stratum", type=click.IntRange(min=0), help="Floor per stratum [0].")
-@click.option("--unit-col", help="Unit id column [unit_id|impression_id|item_id].")
-@click.option("--power", type=float, help="Exponent q of power allocation [0.5].")
-@click.option("--neyman-col", help="Column of anticipated std devs for neyman allocation.")
+@click.option("--min-per-stratum", type=click.IntRange(min=0), show_default="0",
+              help="Floor per stratum.")
+@click.option("--unit-col", show_default="the first of unit_id, impression_id, item_id",
+              help="Unit id column.")
+@click.option("--power", type=float, show_default="0.5", help="Exponent q of power allocation.")
+@click.option("--neyman-col", help="Numeric column for neyman: the variable to estimate "
+                                   "(or a proxy); S_h is its standard deviation per stratum.")
 @click.option("--bins", help="Numeric column to cut into quantile bins (a stratum variable).")
-@click.option("--n-bins", type=click.IntRange(min=2), help="Quantile bins [4].")
+@click.option("--n-bins", type=click.IntRange(min=2), show_default="4", help="Quantile bins.")
 @click.option("--clusters", help="Comma-separated numeric columns to cluster (KMeans).")
-@click.option("--n-clusters", type=click.IntRange(min=2), help="KMeans clusters [8].")
+@click.option("--n-clusters", type=click.IntRange(min=2), show_default="8",
+              help="KMeans clusters.")
 @click.option("--mixture", type=float, help="Defensive mixture α for score sizes (e.g. 0.1).")
-@click.option("--method", type=click.Choice(["priority", "poisson"]),
-              help="Importance method [priority].")
+@click.option("--method", type=click.Choice(["priority", "poisson"]), show_default="priority",
+              help="Importance method.")
 @click.option("--coordinate-with", type=click.Path(), help="A previous sample to coordinate with.")
-@click.option("--overlap", type=click.Choice(["max", "min"]), help="Coordination [max].")
+@click.option("--overlap", type=click.Choice(["max", "min"]), show_default="max",
+              help="Coordination with --coordinate-with.")
 @click.option("--params", "params_file", type=click.Path(),
               help="Read parameters from this YAML file (e.g. params.yaml) ...")
 @click.option("--section", help="... from this section (e.g. sample_catalogue).")
@@ -52,14 +59,18 @@ from .render import allocation_table, thin_strata_warnings
 def sample_cmd(input_path: str, output: str, params_file: str | None, section: str | None,
                batch_rows: int, engine: str, scheduler: str | None, **options) -> None:
     """Draw a sample of INPUT (Parquet file or directory) and write it to OUTPUT."""
-    if Path(output).resolve() == Path(input_path).resolve():
-        raise click.UsageError("OUTPUT would overwrite INPUT")
-    merged = load_section(params_file, section) if params_file else {}
     if section and not params_file:
         raise click.UsageError("--section needs --params")
-    merged.update({k: v for k, v in options.items() if v is not None})
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
+    params = params_file if params_file and Path(params_file).is_file() else None
+    check_output(output, [input_path, params, options.get("coordinate_with")],
+                 suffixes=(".parquet",), sidecar=True)
+    merged = load_section(params_file, section) if params_file else {}
+    merged.update({k: v for k, v in options.items() if v is not None})
+    if merged.get("coordinate_with"):
+        check_output(output, [merged["coordinate_with"]], sidecar=True)
+    parquet_dataset(input_path)  # the rules `curate validate` reads by, before any pass
     sample = sampler_from_options(merged).sample(input_path, batch_rows=batch_rows, engine=engine,
                                           scheduler=scheduler)
     sample.write(output)

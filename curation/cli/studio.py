@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from annotation import server
@@ -12,14 +14,17 @@ from annotation.expert import push_expert_queue
 from annotation.pull import pull
 from annotation.push import DEFAULT_BATCH, push
 from annotation.queues import Budget
-from schemas.io import write_table
+from schemas.io import TABLE_SUFFIXES, check_output, write_table
 from schemas.labels import DEFAULT_CATEGORIES, categories_of
 from schemas.lists import split_list
 from schemas.validate import read_labels
 
+from .checks import SECONDS, connect, require_projects
+
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
+                          show_default="$AUDIT_CURATION_STUDIO_DIR or .studio",
                           help="Studio folder: server data, connection file, ledgers, pseudonym "
-                               "key [$AUDIT_CURATION_STUDIO_DIR or .studio].")
+                               "key.")
 
 
 @click.group("studio")
@@ -29,8 +34,10 @@ def studio() -> None:
 
 @studio.command("up")
 @DIR_OPTION
-@click.option("--port", type=click.IntRange(1, 65535), help="[8080, or the last one used]")
-@click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for health.")
+@click.option("--port", type=click.IntRange(1, 65535), show_default="8080, or the last one used",
+              help="Port of the server.")
+@click.option("--timeout", default=240.0, show_default=True, type=SECONDS,
+              help="Seconds to wait for health.")
 def up(directory: str | None, port: int | None, timeout: float) -> None:
     """Start the local server (first start: ~40 s of migrations) and write the connection."""
     where = studio_dir(directory)
@@ -63,17 +70,18 @@ def status_cmd(directory: str | None) -> None:
 @click.command("push")
 @click.argument("sample", type=click.Path())
 @click.option("--project", required=True, help="Label Studio project title (made if missing).")
-@click.option("--config", "template", help="catalogue | impression | path to an XML config "
-                                            "[by the sample's kind].")
+@click.option("--config", "template", show_default="by the sample's kind",
+              help="catalogue | impression | path to an XML config.")
 @click.option("--catalogue", type=click.Path(), help="Catalogue to show an impression's item.")
-@click.option("--categories", help="Comma-separated sensitive categories [the default six].")
+@click.option("--categories", show_default="the six of schemas/labels.py",
+              help="Comma-separated sensitive categories.")
 @click.option("--annotators", type=click.IntRange(min=1), help="k annotators for overlap units.")
 @click.option("--overlap", type=click.FloatRange(0, 1), help="Share of units labeled by k.")
 @click.option("--predictions", is_flag=True, help="Pre-annotate from risk_score (anchors!).")
 @click.option("--batch-size", default=DEFAULT_BATCH, show_default=True,
               type=click.IntRange(min=1), help="Tasks per import request.")
 @click.option("--ledger", type=click.Path(dir_okay=False),
-              help="Push ledger [<dir>/ledgers/<project>.json].")
+              show_default="<dir>/ledgers/<project>.json", help="Push ledger.")
 @click.option("--expert-from", "expert_from", type=click.Path(dir_okay=False),
               help="Labels of the review project: push only its unresolved units, to an "
                    "expert-stage PROJECT whose decision wins (name it REVIEW-PROJECT-expert "
@@ -82,7 +90,7 @@ def status_cmd(directory: str | None) -> None:
               help="Known-answer units (Parquet: unit_id, sensitive and the task's fields) to "
                    "mix into the queue; their truth stays in <dir>/gold/<project>.parquet.")
 @click.option("--gold-rate", type=float, default=0.05, show_default=True,
-              help="Share of gold tasks in the queue, in [0, 0.5].")
+              help="Share of gold tasks in the queue, from 0 to 0.5.")
 @click.option("--gold-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which gold units go where (a repeated push mixes the same ones).")
 @click.option("--queues", type=int,
@@ -119,7 +127,11 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
             raise click.UsageError("--high-risk-strata/--high-risk-score define what --budget "
                                    "counts: give --budget too")
         limit = Budget(budget, frozenset(split_list(high_risk_strata)), high_risk_score)
-    common = dict(template=template, catalogue_path=catalogue,
+    if ledger:
+        check_output(ledger, [sample, catalogue, expert_from, gold_path], suffixes=(".json",))
+    _local_checks(sample, queues, annotators, overlap, gold_rate)
+    conn = connect(directory)
+    common = dict(conn=conn, template=template, catalogue_path=catalogue,
                   categories=split_list(categories) or DEFAULT_CATEGORIES,
                   predictions=predictions, batch_size=batch_size, ledger=ledger,
                   directory=directory)
@@ -150,12 +162,33 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
                    f"pass it to `curate build --gold` and `curate estimate --gold-labels`")
 
 
+def _local_checks(sample: str, queues: int | None, annotators: int | None,
+                  overlap: float | None, gold_rate: float) -> None:
+    """What push checks without a server, checked before the server is asked anything: the
+    sample (its contract and its manifest's content hash), the queue plan, the gold rate."""
+    from annotation.gold import MAX_RATE
+    from annotation.queues import check_queues
+    from schemas import AnnotationError, validate
+    from schemas.io import read_parquet
+
+    from .checks import check_inputs_manifests
+
+    if not 0.0 <= gold_rate <= MAX_RATE:
+        raise AnnotationError(f"--gold-rate is the share of gold tasks in the queue and must "
+                              f"be in [0, {MAX_RATE}], got {gold_rate!r}")
+    if queues is not None:
+        check_queues(queues, annotators or 1, 0.0 if overlap is None else overlap)
+    validate(read_parquet(sample), "sample", source=sample)
+    check_inputs_manifests([sample], kinds=("sample",))
+
+
 @click.command("pull")
 @click.option("--project", "projects", required=True, multiple=True,
               help="Project title (repeatable: e.g. the review and the expert project).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Labels Parquet file: created, or appended to (never rewritten).")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds for each export.")
+@click.option("--timeout", default=600.0, show_default=True, type=SECONDS,
+              help="Seconds for each export.")
 @click.option("--no-expert", is_flag=True,
               help="Do not read the expert queue PROJECT-expert with each PROJECT.")
 @DIR_OPTION
@@ -165,7 +198,12 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
 
     The expert queue of a project (titled PROJECT-expert, filled by `curate push
     --expert-from`) is read with it when it exists."""
-    r = pull(list(projects), output, directory=directory, timeout=timeout,
+    check_output(output, suffixes=(".parquet",))
+    if Path(output).exists():
+        read_labels(output)  # appended to: it must be a labels file
+    conn = connect(directory)
+    require_projects(conn, projects)
+    r = pull(list(projects), output, conn=conn, directory=directory, timeout=timeout,
              with_expert=not no_expert)
     click.echo(f"{output}: {r.total} annotation versions from {', '.join(r.projects)} "
                f"({r.added} new, of which {r.edits} "
@@ -186,6 +224,8 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
 def agreement_cmd(labels: str, min_common: int, output: str | None) -> None:
     """Krippendorff's alpha and pairwise Cohen's kappa per label field of LABELS, over the
     units with two or more counted votes."""
+    if output:
+        check_output(output, [labels], suffixes=TABLE_SUFFIXES)
     frame = read_labels(labels)
     table = agreement(frame, categories_of(frame), min_common=min_common)
     if output:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import click
 
 from curation.versions.history import get_dataset, list_versions
 from curation.versions.reproduce import reproduce
 from schemas import VersionError
+from schemas.io import check_output
 
 REPO = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
                     help="The git + DVC repository.")
@@ -61,7 +64,11 @@ def reproduce_cmd(rev: str, dataset: str | None, repo: str) -> None:
               help="Where to write the file as of REV.")
 @REPO
 def get_cmd(rev: str, path: str, output: str, repo: str) -> None:
-    """Export PATH as it was at REV (from the DVC cache or remote), atomically."""
+    """Export PATH as it was at REV (from the DVC cache or remote), atomically, after checking
+    its bytes against the md5 DVC recorded."""
+    suffix = PurePosixPath(path).suffix
+    check_output(output, suffixes=(suffix,) if suffix else None,
+                 sidecar=suffix == ".parquet")
     dataset = get_dataset(repo, rev, path, output)
     extra = f" ({dataset.kind}, {dataset.rows} rows, hash {dataset.content_hash[:12]})" \
         if dataset else ""

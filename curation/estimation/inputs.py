@@ -1,15 +1,26 @@
-"""Reading what ``curate estimate`` needs: the labeled sample, its manifest, known totals."""
+"""Reading what ``curate estimate`` needs: the labeled sample, its manifest, known totals.
+
+A manifest vouches for a table only when they match (:func:`check_manifest`): a curated
+dataset's manifest holds the content hash of the whole table, so a table edited after
+``curate build`` (rows dropped or repeated, π, weights or labels changed) or the manifest of
+another dataset is refused. A sample's manifest may describe a sample to which label columns
+were added: then its design columns must be the sample's — unique units, as many per stratum
+as allocated, each unit's PRN under the manifest's seed, and π = n_h/N_h for stratified SRS.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from schemas import Manifest, SchemaError, read_manifest, sidecar_path
+from schemas import Manifest, SchemaError, content_hash, read_manifest, sidecar_path
 from schemas.io import read_parquet
 from schemas.manifest import METADATA_KEY
+from schemas.validate import rows_where
 
 
 def load_sample(path: str | Path, manifest_path: str | Path | None = None,
@@ -23,25 +34,115 @@ def load_sample(path: str | Path, manifest_path: str | Path | None = None,
     path = Path(path)
     if not path.exists():
         raise SchemaError("no such file", source=str(path))
+    table = None
     if path.suffix.lower() == ".csv":
         try:
             df = pd.read_csv(path)
         except (OSError, ValueError) as exc:
             raise SchemaError(f"cannot read CSV: {exc}", source=str(path)) from None
     else:
-        df = read_parquet(path).to_pandas()
+        table = read_parquet(path)
+        df = table.to_pandas()
+    manifest, origin = find_manifest(path, manifest_path)
+    if manifest is not None:
+        check_manifest(table if table is not None else df, manifest, str(path), origin)
+    return df, manifest, origin
+
+
+def find_manifest(path: str | Path, manifest_path: str | Path | None = None,
+                  ) -> tuple[Manifest | None, str]:
+    """The manifest of the table at ``path`` and where it came from: ``manifest_path``, else
+    the Parquet metadata, else the sidecar ``<name>.manifest.json``; else (None, 'none')."""
+    path = Path(path)
     if manifest_path is not None:
-        return df, _read_json_manifest(Path(manifest_path)), str(manifest_path)
+        return _read_json_manifest(Path(manifest_path)), str(manifest_path)
     if path.is_file() and path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
         if METADATA_KEY in (pq.read_schema(path).metadata or {}):
-            return df, read_manifest(path), "Parquet metadata"
+            return read_manifest(path), "Parquet metadata"
     side = sidecar_path(path) if path.suffix.lower() == ".parquet" else \
         path.with_name(path.stem + ".manifest.json")
     if side.is_file():
-        return df, _read_json_manifest(side), str(side)
-    return df, None, "none"
+        return _read_json_manifest(side), str(side)
+    return None, "none"
+
+
+def check_manifest(data: pa.Table | pd.DataFrame, manifest: Manifest, source: str,
+                   origin: str = "its manifest", exact: bool = False) -> None:
+    """SchemaError unless ``manifest`` vouches for ``data`` (see the module doc); ``exact``
+    asks for the content hash even of a sample's manifest (the table must be the sample). A
+    CSV (``data`` a DataFrame) keeps no types, so only its design columns can be judged."""
+    if isinstance(data, pd.DataFrame):  # a CSV: its types are not the file's; judge the design
+        frame, actual = data, None
+    else:
+        frame, actual = None, content_hash(data.replace_schema_metadata(None))
+    if actual == manifest.content_hash:
+        return
+    where = "its manifest" if origin == "Parquet metadata" else origin
+    if frame is None and (exact or manifest.kind != "sample"):
+        raise SchemaError(f"the table does not match the content hash of {where} (a "
+                          f"{manifest.kind} dataset, hash {manifest.content_hash[:12]}): it "
+                          f"was changed after it was written (rows dropped or repeated, π, "
+                          f"weights or labels edited) or the manifest is another dataset's; "
+                          f"{_remedy(manifest)}", source=source)
+    problems = design_problems(frame if frame is not None else data.to_pandas(), manifest)
+    if problems:
+        raise SchemaError(f"the design columns do not match the sample manifest {where} "
+                          f"(hash {manifest.content_hash[:12]}): " + "; ".join(problems)
+                          + f"; {_remedy(manifest)}", source=source)
+
+
+def _remedy(manifest: Manifest) -> str:
+    if manifest.kind == "curated":
+        return "rebuild it with `curate build`"
+    return "use the sample's own manifest, or redraw the sample with `curate sample`"
+
+
+def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
+    """How the design columns of a (labeled) sample disagree with a sample manifest."""
+    from samplers.prn import prn, shifted
+
+    missing = [c for c in ("unit_id", "stratum", "inclusion_prob") if c not in df.columns]
+    if missing:
+        return [f"missing design column(s) {missing}"]
+    problems = []
+    ids = df["unit_id"].astype(str)
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        problems.append(f"{int(dup.sum())} rows repeat a unit_id (at {rows_where(dup)})")
+    alloc = {str(a["stratum"]): a for a in manifest.allocation or []}
+    strata = df["stratum"].astype(str)
+    unknown = sorted(set(strata) - set(alloc))
+    if alloc and unknown:
+        problems.append(f"strata {unknown[:5]} are not in the manifest's allocation")
+    design = manifest.design or {}
+    fixed = design.get("name") == "stratified" or (
+        design.get("name") == "importance" and design.get("method", "priority") == "priority")
+    if alloc and fixed:  # n_h units in every stratum, exactly
+        counts = strata.value_counts()
+        off = [f"{s!r} has {int(counts.get(s, 0))} of {a['n_h']} units"
+               for s, a in alloc.items() if int(counts.get(s, 0)) != int(a["n_h"])]
+        if off:
+            problems.append("rows dropped or added: stratum " + ", ".join(off[:5]))
+    if alloc and design.get("name") == "stratified":
+        pi = df["inclusion_prob"].to_numpy(float)
+        want = np.array([alloc[s]["n_h"] / alloc[s]["N_h"] if s in alloc and alloc[s]["N_h"]
+                         else np.nan for s in strata])
+        bad = ~np.isclose(pi, want, rtol=1e-12, atol=0) & ~np.isnan(want)
+        if bad.any():
+            problems.append(f"inclusion_prob is not n_h/N_h at {rows_where(bad)}")
+    if "prn" in df.columns and manifest.seed is not None and not dup.any() and \
+            (manifest.prn or {}).get("name") == "acprn":
+        u = prn(pa.array(ids.tolist(), pa.string()), int(manifest.seed))
+        shift = np.array([float((alloc.get(s) or {}).get("prn_shift", 0.0)) for s in strata])
+        if shift.any():
+            u = shifted(u, shift)
+        bad = ~np.isclose(df["prn"].to_numpy(float), u, rtol=0, atol=1e-15)
+        if bad.any():
+            problems.append(f"prn is not the PRN of unit_id under seed {manifest.seed} at "
+                            f"{rows_where(bad)} (another sample's manifest?)")
+    return problems
 
 
 def _read_json_manifest(path: Path) -> Manifest:

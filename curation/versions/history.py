@@ -160,9 +160,28 @@ def _dirty(root: Path, rel: str) -> bool:
     return md5 is not None and md5 != md5_of(target)
 
 
+def _manifest_of(data: bytes, where: str) -> tuple[Manifest | None, int]:
+    """The manifest in the footer of Parquet bytes (None if none) and the row count."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.manifest import METADATA_KEY
+
+    try:
+        meta = pq.read_metadata(pa.BufferReader(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise VersionError(f"{where} is not readable Parquet: {str(exc).splitlines()[0]}") \
+            from exc
+    raw = (meta.metadata or {}).get(METADATA_KEY)
+    return (Manifest.from_dict(json.loads(raw)) if raw else None), meta.num_rows
+
+
 def get_dataset(repo: str | Path, rev: str, path: str, output: str | Path) -> Dataset | None:
     """Export ``path`` as of ``rev`` to ``output`` atomically (with its manifest sidecar when
-    it is a dataset). Refuses to overwrite a workspace file with uncommitted changes."""
+    it is a dataset), only when its bytes are the md5 DVC recorded for it. Refuses to overwrite
+    a workspace file with uncommitted changes."""
     root = repo_root(repo)
     snap = Snapshot(root, rev)
     rel = snap.relative(path)
@@ -179,8 +198,10 @@ def get_dataset(repo: str | Path, rev: str, path: str, output: str | Path) -> Da
         if _dirty(root, target_rel):
             raise VersionError(f"{target_rel} has uncommitted changes in the workspace; commit "
                                f"or discard them, or export to another path with -o")
+    # read_bytes checks each DVC-tracked file against the md5 of its .dvc file or dvc.lock
     contents = {target: snap.read_bytes(source) for target, source in copies.items()}
-    manifest, rows = snap.manifest(rel) if rel.endswith(".parquet") else (None, 0)
+    manifest, rows = _manifest_of(contents[output], f"{rev}:{rel}") \
+        if rel.endswith(".parquet") else (None, 0)
     for target, data in contents.items():
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)

@@ -172,17 +172,29 @@ class Snapshot:
         return self.fs.info(rel).get("md5")
 
     def read_bytes(self, path: str) -> bytes:
-        """The content of ``path`` at this revision (from the cache, else from the remote)."""
+        """The content of ``path`` at this revision (from the cache, else from the remote),
+        checked against the md5 that DVC records for it (its ``.dvc`` file or ``dvc.lock``):
+        a cache or remote object holding other bytes is a VersionError, never the data."""
         rel = self.relative(path)
         if not self.exists(rel):
             raise self._missing(rel)
         try:
             with self.fs.open(rel, "rb") as f:
-                return f.read()
+                data = f.read()
         except FileNotFoundError as exc:
             raise self._unavailable(rel) from exc
         except Exception as exc:  # noqa: BLE001
             raise VersionError(f"{self.rev}: cannot read {rel}: {_line(exc)}") from exc
+        recorded = self.md5(rel)
+        if recorded and recorded not in (hashlib.md5(data).hexdigest(),
+                                         hashlib.md5(data.replace(b"\r\n", b"\n")).hexdigest()):
+            # (the second: DVC 2's md5-dos2unix of a text file)
+            raise VersionError(f"{self.rev}:{rel}: the DVC cache or remote holds other bytes "
+                               f"(md5 {hashlib.md5(data).hexdigest()}) than DVC recorded (md5 "
+                               f"{recorded}); the object is corrupt or was replaced: remove it "
+                               f"from .dvc/cache and run `dvc fetch`, or `dvc push` from a "
+                               f"clone that has the right one")
+        return data
 
     def _unavailable(self, rel: str) -> VersionError:
         md5 = self.fs.info(rel).get("md5")

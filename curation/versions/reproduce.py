@@ -2,10 +2,12 @@
 
 For a sample, the recipe comes from the revision's ``dvc.lock`` stage that wrote it (its
 ``curate sample`` command and the ``params.yaml`` section it names, read at that revision);
-a sample added with ``dvc add`` is redrawn from the design in its own manifest. A curated
-dataset is rebuilt from the sample and labels it records. Inputs are copied from DVC into a
-temporary directory; the workspace is never touched. The redraw is compared with the stored
-file by content hash; when they differ, :mod:`curation.versions.tablediff` says how.
+a sample added with ``dvc add`` is redrawn from the design in its own manifest, reusing the
+bin edges and cluster centres the manifest stores (a redraw from params fits them again). A
+curated dataset is rebuilt from the sample and labels it records. Inputs are copied from DVC
+into a temporary directory; the workspace is never touched. The redraw is compared with the
+stored file by content hash; when they differ, :mod:`curation.versions.tablediff` says how,
+including refitted strata and package versions that changed since the sample was drawn.
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from pathlib import Path, PurePosixPath
 
 from curation.curated import curate_tables
 from samplers import SAMPLERS, Strata
-from samplers.base import BaseSampler
+from samplers.base import BaseSampler, package_versions
 from samplers.options import load_section, sample_command, sampler_from_options
 from schemas import CurationError, Manifest, VersionError, content_hash
 
 from .history import datasets_at
 from .repository import Snapshot, repo_root
-from .tablediff import design_differences, provenance_differences, table_differences
+from .tablediff import (
+    design_differences,
+    fit_differences,
+    package_differences,
+    provenance_differences,
+    table_differences,
+)
 
 CONTROL = ("input_path", "output", "params_file", "section", "batch_rows", "engine", "scheduler")
 
@@ -47,17 +55,26 @@ class Reproduction:
         return not self.differences
 
 
-def sampler_from_manifest(manifest: Manifest) -> BaseSampler:
-    """The sampler a manifest describes (its ``design`` holds every constructor parameter)."""
+def sampler_from_manifest(manifest: Manifest, refit: bool = False) -> BaseSampler:
+    """The sampler a manifest describes (its ``design`` holds every constructor parameter).
+
+    The bin edges and cluster centres (with their scaling) the manifest stores are reused, so
+    the strata do not depend on the scikit-learn release installed now; ``refit=True`` fits
+    them again on the input instead.
+    """
     design = dict(manifest.design)
     cls = SAMPLERS.get(design.get("name"))
     if cls is None:
         raise VersionError(f"the manifest names an unknown design {design.get('name')!r}")
     names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     kwargs = {k: design[k] for k in names if k in design}
+    if design.get("neyman_col") and "neyman_s" not in design:
+        kwargs["neyman_s"] = "rms"  # what neyman_col meant before the manifest recorded it
     spec = design.get("strata_spec") or {}
-    kwargs["strata"] = Strata(**{k: tuple(v) if isinstance(v, list) else v
-                                 for k, v in spec.items()})
+    strata = Strata(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()})
+    if strata.needs_fit and design.get("strata_fit") and not refit:
+        strata = strata.with_fit(design["strata_fit"])
+    kwargs["strata"] = strata
     kwargs["unit_col"] = design.get("unit_col")
     if manifest.seed is not None and "coordination" not in design:
         kwargs["seed"] = manifest.seed
@@ -129,7 +146,9 @@ def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
         raise VersionError(f"{snap.rev}: the input {source or '(unrecorded)'} of {path} is not "
                            f"in that revision")
     local = snap.fetch(source, tmp / "input" / source)
-    return sampler.sample(str(local)), f"{recipe}, input {source}", notes
+    spec = getattr(sampler, "strata", None)
+    refitted = isinstance(spec, Strata) and spec.needs_fit and spec.fit is None
+    return sampler.sample(str(local)), f"{recipe}, input {source}", notes, refitted
 
 
 def _reproduce_one(snap: Snapshot, path: str, tmp: Path) -> Reproduction:
@@ -142,26 +161,34 @@ def _reproduce_one(snap: Snapshot, path: str, tmp: Path) -> Reproduction:
                            f"its manifest ({stored_manifest.content_hash[:12]}): it was "
                            f"modified after it was written")
     notes: list[str] = []
+    refitted = False
     try:
         if stored_manifest.kind == "sample":
-            redrawn, recipe, notes = _redraw_sample(snap, path, stored_manifest, tmp)
-            differences += provenance_differences(stored_manifest, redrawn.manifest)
+            redrawn, recipe, notes, refitted = _redraw_sample(snap, path, stored_manifest, tmp)
+            provenance = provenance_differences(stored_manifest, redrawn.manifest)
         else:
-            redrawn, recipe, input_diffs = _rebuild_curated(snap, path, stored_manifest, tmp)
-            differences += input_diffs
+            redrawn, recipe, provenance = _rebuild_curated(snap, path, stored_manifest, tmp)
     except VersionError:
         raise
     except CurationError as exc:
         differences.append(f"the redraw fails: {exc}")
+        if stored_manifest.kind == "sample":
+            differences += package_differences(stored_manifest, package_versions(), True)
         return Reproduction(snap.rev, path, stored_manifest.kind, "-",
                             stored_manifest.content_hash, None, tuple(differences), tuple(notes))
     new_hash = redrawn.manifest.content_hash
+    versions = package_differences(stored_manifest, redrawn.manifest.packages, refitted) \
+        if stored_manifest.kind == "sample" else []
     if new_hash != stored_manifest.content_hash or file_hash != stored_manifest.content_hash:
         differences.append(f"content hash: stored {stored_manifest.content_hash[:12]}, "
                            f"redrawn {new_hash[:12]}")
-        differences += table_differences(stored, redrawn.table)
+        if stored_manifest.kind == "sample":  # what may explain it first, then what differs
+            differences += fit_differences(stored_manifest.design, redrawn.manifest.design)
+        differences += versions + provenance + table_differences(stored, redrawn.table)
     else:
         differences = []
+        if stored_manifest.packages:  # versions changed, yet the sample is the same
+            notes += [f"{line}, yet the redraw is identical" for line in versions]
     return Reproduction(snap.rev, path, stored_manifest.kind, recipe,
                         stored_manifest.content_hash, new_hash, tuple(differences), tuple(notes))
 

@@ -107,12 +107,102 @@ def provenance_differences(stored: Manifest, redrawn: Manifest) -> list[str]:
     return out
 
 
+#: Parameters that manifests did not always record: the value an older manifest implies.
+IMPLIED = {"neyman_s": lambda design: "rms" if design.get("neyman_col") else "sd"}
+
+
 def design_differences(stored: dict, declared: dict, where: str) -> list[str]:
     """Design parameters the stored manifest and the revision's declaration disagree on."""
     out = []
     for name, value in declared.items():
         if name == "unit_col" and value is None:
             continue
-        if stored.get(name) != value:
-            out.append(f"{name}: sample drawn with {stored.get(name)!r}, {where} says {value!r}")
+        recorded = stored.get(name)
+        if name not in stored and name in IMPLIED:
+            recorded = IMPLIED[name](stored)
+            if recorded == value:
+                continue
+        if recorded != value:
+            out.append(f"{name}: sample drawn with {recorded!r}, {where} says {value!r}")
+    return out
+
+
+#: What a change of each package's version can do to a sample.
+PACKAGE_EFFECTS = {
+    "scikit-learn": "bins and clusters may be fitted differently",
+    "scipy": "clusters may be fitted differently",
+    "numpy": "sums, distances and fitted strata may differ in their last bits",
+    "pandas": "reading and converting the input may differ",
+    "pyarrow": "reading the input and its types may differ",
+    "audit-curation": "the sampler's own code changed (see CHANGELOG.md)",
+}
+FIT_PACKAGES = ("scikit-learn", "scipy")
+
+
+def package_differences(stored: Manifest, now: dict[str, str], refitted: bool) -> list[str]:
+    """The packages whose version differs from the one the sample was drawn with, each with
+    what that can change (scikit-learn and scipy only when the redraw fitted strata again);
+    for a manifest that records no versions, the versions the redraw used."""
+    before = dict(stored.packages or {})
+    if stored.package_version:
+        before.setdefault("audit-curation", stored.package_version)
+    relevant = [k for k in now if refitted or k not in FIT_PACKAGES]
+    if not stored.packages:
+        used = ", ".join(f"{k} {now[k]}" for k in relevant if k != "audit-curation")
+        drawn = before.get("audit-curation", "an unknown version")
+        return [f"the manifest records no package versions (drawn by audit-curation {drawn}, "
+                f"now {now.get('audit-curation', '?')}); the redraw used {used}"]
+    out = []
+    for name in relevant:
+        if name in before and before[name] != now[name]:
+            effect = PACKAGE_EFFECTS.get(name)
+            out.append(f"{name} {before[name]} → {now[name]} since the sample was drawn"
+                       + (f"; {effect}" if effect else ""))
+    return out
+
+
+def _numbers(values, digits: int = 6) -> str:
+    return "[" + ", ".join(f"{float(v):.{digits}g}" for v in values) + "]"
+
+
+def _close(a, b) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
+
+
+def fit_differences(stored: dict, redrawn: dict) -> list[str]:
+    """Bin edges and cluster centres (and their scaling) a redraw fitted differently from
+    the ones stored in the sample's manifest: which column, stored vs redrawn."""
+    out: list[str] = []
+    before, after = stored.get("strata_fit") or {}, redrawn.get("strata_fit") or {}
+    spec = redrawn.get("strata_spec") or stored.get("strata_spec") or {}
+    if "bin_edges" in before and "bin_edges" in after and \
+            not _close(before["bin_edges"], after["bin_edges"]):
+        out.append(f"bins of {spec.get('bins')!r} fitted differently: stored edges "
+                   f"{_numbers(before['bin_edges'])}, redrawn {_numbers(after['bin_edges'])}")
+    if "cluster_centers" in before and "cluster_centers" in after:
+        cols = list(spec.get("clusters") or [])
+        scaled = ("cluster_scale" in before, "cluster_scale" in after)
+        if scaled == (False, True):
+            out.append(f"clusters of {cols}: stored centres were fitted on the columns' own "
+                       f"units, the redraw standardizes them first (mean 0, sd 1)")
+        elif scaled == (True, True) and not all(
+                _close(before["cluster_scale"][k], after["cluster_scale"][k])
+                for k in ("mean", "sd")):
+            out.append(f"clusters of {cols}: scaled differently (stored mean "
+                       f"{_numbers(before['cluster_scale']['mean'])}, sd "
+                       f"{_numbers(before['cluster_scale']['sd'])}; redrawn mean "
+                       f"{_numbers(after['cluster_scale']['mean'])}, sd "
+                       f"{_numbers(after['cluster_scale']['sd'])})")
+        if not _close(before["cluster_centers"], after["cluster_centers"]):
+            def centres(rows) -> str:
+                more = f" (+{len(rows) - SHOW} more)" if len(rows) > SHOW else ""
+                return "; ".join(_numbers(r, 4) for r in rows[:SHOW]) + more
+
+            out.append(f"clusters of {cols} fitted differently: stored centres "
+                       f"{centres(before['cluster_centers'])}, redrawn "
+                       f"{centres(after['cluster_centers'])}")
+    if out and before.get("fit_rows") != after.get("fit_rows"):
+        out.append(f"strata fitted on {after.get('fit_rows')} units, stored fit on "
+                   f"{before.get('fit_rows')}")
     return out

@@ -74,14 +74,17 @@ def wav_server():
 
 @pytest.fixture(scope="module")
 def audio_project(studio, demo, wav_server, tmp_path_factory):
-    """A small sample with an ``audio_url`` per unit (still a valid sample), pushed."""
+    """A small sample of a catalogue whose items have an ``audio_url``, pushed."""
     where = tmp_path_factory.mktemp("browser-audio")
     base, _ = wav_server
-    table = pq.read_table(ui.small_sample(demo, where / "s12.parquet"))
-    urls = [f"{base}/clip.wav?unit={u}" for u in table.column("unit_id").to_pylist()]
+    catalogue = pq.read_table(demo["catalogue"])
+    urls = [f"{base}/clip.wav?unit={i}" for i in catalogue.column("item_id").to_pylist()]
+    with_audio = where / "catalogue.parquet"
+    pq.write_table(catalogue.append_column("audio_url", pa.array(urls, pa.string())),
+                   with_audio)
     sample = where / "audio.parquet"
-    pq.write_table(table.append_column("audio_url", pa.array(urls, pa.string())), sample)
-    code, text = run("validate", "sample", sample)
+    code, text = run("sample", with_audio, "-o", sample, "--n", 12, "--seed", 3, "--strata",
+                     "market")
     assert code == 0, text
     ui.push(studio, sample, "browser-audio", where)
     pid = ui.project_id(studio, "browser-audio")

@@ -21,7 +21,7 @@ def items(prefix, n, start=0):
 
 @pytest.fixture
 def tasks():
-    return build_tasks(pa.Table.from_pandas(items("it", 40), preserve_index=False), key=b"k" * 32)
+    return build_tasks(pa.Table.from_pandas(items("it", 40), preserve_index=False))
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_same_seed_same_queue_other_seed_other_queue(tasks, gold):
 def test_gold_with_rendered_task_fields_is_used_verbatim(tasks, gold):
     rendered = pd.DataFrame([t["data"] for t in build_tasks(
         pa.Table.from_pandas(gold.drop(columns=["sensitive", "severity"]),
-                             preserve_index=False), key=b"k" * 32)])
+                             preserve_index=False))])
     rendered["sensitive"] = gold["sensitive"]
     mixed, truth = mix_gold(tasks, rendered, 0.1, seed=1)
     ours = {t["data"]["unit_id"]: t["data"] for t in mixed}

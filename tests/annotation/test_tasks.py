@@ -22,7 +22,7 @@ def impressions() -> pa.Table:
 
 
 def test_impression_tasks_carry_no_user_identifier_not_even_a_pseudonym():
-    tasks = build_tasks(impressions(), key=b"k" * 32)
+    tasks = build_tasks(impressions())
     for t in tasks:
         assert not set(t["data"]) & set(NEVER)
         assert "user" not in " ".join(k for k in t["data"] if k != "user_age_band")
@@ -31,7 +31,7 @@ def test_impression_tasks_carry_no_user_identifier_not_even_a_pseudonym():
 
 
 def test_impression_context_is_coarse_so_one_listeners_tasks_do_not_stand_out():
-    tasks = build_tasks(impressions(), key=b"k" * 32)
+    tasks = build_tasks(impressions())
     ctx = [tuple(t["data"][f] for f in IMPRESSION_FIELDS if f != "impression") for t in tasks]
     # the first two impressions of listener-7 and the one of listener-9 look alike
     assert ctx[0] == ctx[1] != ctx[3]
