@@ -67,6 +67,14 @@ def _shown_value(value) -> str:
     return text if len(text) <= 24 else text[:20] + "…" + text[-1]
 
 
+def weights_off(weight: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Where a design weight is not the inverse of its inclusion probability (to 1e-9,
+    relative), among finite values: the one rule for "the weights are the sampler's"."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = ~np.isclose(weight * prob, 1.0, rtol=1e-9, atol=0)
+    return off & np.isfinite(prob) & np.isfinite(weight)
+
+
 def id_problems(values: pa.Array | pa.ChunkedArray, name: str, row0: int = 0,
                 total: int | None = None) -> list[str]:
     """Problems of the ids ``values`` of column ``name`` (rows counted from ``row0`` of
@@ -216,9 +224,7 @@ def table_problems(table: pa.Table, kind: str) -> list[str]:
     if kind in ("sample", "curated") and {"inclusion_prob", "design_weight"} <= present:
         pi = np.asarray(table.column("inclusion_prob").to_numpy(zero_copy_only=False), float)
         w = np.asarray(table.column("design_weight").to_numpy(zero_copy_only=False), float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = ~np.isclose(w * pi, 1.0, rtol=1e-9, atol=0)
-        off &= np.isfinite(pi) & np.isfinite(w)
+        off = weights_off(w, pi)
         if off.any():
             problems.append(f"design_weight is not 1/inclusion_prob at {rows_where(off)}")
     return problems

@@ -26,6 +26,9 @@ class Seconds(click.ParamType):
 SECONDS = Seconds()
 #: A share or probability strictly inside (0, 1), e.g. a confidence level.
 OPEN_UNIT = click.FloatRange(0, 1, min_open=True, max_open=True)
+#: ``--level`` of every command that gives intervals: one type, one default, one help.
+LEVEL = click.option("--level", type=OPEN_UNIT, default=0.95, show_default=True,
+                     help="Confidence level of the intervals, in (0, 1).")
 
 
 def connect(directory: str | None):

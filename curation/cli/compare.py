@@ -10,6 +10,8 @@ from curation.estimation.inputs import load_sample
 from curation.estimation.intervals import check_level
 from schemas.io import TABLE_SUFFIXES, check_output, write_table
 
+from .checks import LEVEL
+
 
 @click.command("compare")
 @click.argument("wave_a", type=click.Path())
@@ -18,8 +20,7 @@ from schemas.io import TABLE_SUFFIXES, check_output, write_table
               help="Change table (.csv, .parquet or .json).")
 @click.option("--y", "ys", multiple=True, required=True, help="0/1 label column(s).")
 @click.option("--domain", help="Domain column: the change per value, besides 'all'.")
-@click.option("--level", type=float, default=0.95, show_default=True,
-              help="Confidence level in (0, 1).")
+@LEVEL
 @click.option("--coordination", type=click.Choice(COORDINATIONS),
               show_default="from the manifests: --coordinate-with, or the same PRN key",
               help="How the waves' PRNs relate.")

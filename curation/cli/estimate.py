@@ -11,6 +11,8 @@ from curation.estimation.intervals import METHODS
 from curation.estimation.misclassification import gold_rates
 from schemas.io import TABLE_SUFFIXES, check_output, read_parquet, write_table
 
+from .checks import LEVEL
+
 
 def _fmt(df) -> str:
     shown = df.copy()
@@ -28,7 +30,7 @@ def _fmt(df) -> str:
               help="Result table (.csv, .parquet or .json).")
 @click.option("--y", "ys", multiple=True, required=True, help="Label column(s) to estimate.")
 @click.option("--domain", help="Domain column (COL or COL=VALUE) cutting across strata.")
-@click.option("--level", default="0.95", show_default=True, help="Confidence level in (0, 1).")
+@LEVEL
 @click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
               help="Interval for proportions: auto = Korn–Graubard under stratified SRS, mid-p "
                    "gamma for rare ones under Poisson/importance designs; beta = Korn–Graubard "
@@ -61,7 +63,7 @@ def _fmt(df) -> str:
               help="Labels Parquet holding the gold units' annotations (with --gold-labels).")
 @click.option("--gold-by", metavar="COL",
               help="Error rates per group: a column of both DATA and the gold truth.")
-def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None, level: str,
+def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None, level: float,
                  ci: str, kind: str | None, manifest_path: str | None,
                  totals_path: str | None, population_path: str | None,
                  accept_unsampled: bool, nonresponse_by: str | None,

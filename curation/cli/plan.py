@@ -6,7 +6,7 @@ import click
 
 from curation.estimation.intervals import METHODS
 
-from .checks import OPEN_UNIT
+from .checks import LEVEL, OPEN_UNIT
 
 
 @click.command("plan")
@@ -17,8 +17,7 @@ from .checks import OPEN_UNIT
               "estimate the prevalence from, instead of --p.")
 @click.option("--y", "y", default="sensitive", show_default=True,
               help="0/1 label column of the pilot.")
-@click.option("--level", type=OPEN_UNIT, default=0.95, show_default=True,
-              help="Confidence level of the interval.")
+@LEVEL
 @click.option("--ci", type=click.Choice(list(METHODS)), default="auto", show_default=True,
               help="Interval to plan for (auto: the one `curate estimate` uses for each "
                    "design).")

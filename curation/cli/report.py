@@ -9,7 +9,7 @@ import click
 from curation.report import ReportInputs, build_report
 from schemas.io import check_folder
 
-from .checks import check_inputs_manifests
+from .checks import LEVEL, check_inputs_manifests
 
 
 @click.command("report")
@@ -35,8 +35,7 @@ from .checks import check_inputs_manifests
 @click.option("--labels", multiple=True, type=click.Path(),
               help="A labels table written by `curate pull` (repeatable): progress and "
                    "agreement.")
-@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Confidence level of the intervals.")
+@LEVEL
 @click.option("--title", default="Audit report", show_default=True)
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for report.html, figures/*.png, tables/*.csv and metrics.json.")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from schemas import DesignError, Manifest, SchemaError
-from schemas.validate import rows_where
+from schemas.validate import rows_where, weights_off
 
 KINDS = ("srswor", "poisson")
 REQUIRED = ("stratum", "inclusion_prob", "design_weight")
@@ -142,7 +142,7 @@ def check_design_columns(df: pd.DataFrame, source: str) -> None:
     if bad.any():
         raise SchemaError(f"column 'inclusion_prob': {int(bad.sum())} value(s) outside (0, 1] "
                           f"at {rows_where(bad)}", source=source)
-    bad = np.abs(w * pi - 1.0) > 1e-9
+    bad = weights_off(w, pi)
     if bad.any():
         raise SchemaError(f"design_weight != 1/inclusion_prob at {rows_where(bad)}: "
                           f"weights must be the sampler's", source=source)

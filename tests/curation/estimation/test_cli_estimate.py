@@ -93,8 +93,6 @@ def _bad(tmp_path, frame: pd.DataFrame) -> str:
     ("weights", [], "column 'design_weight': 2 weight(s) not > 0 at rows 1, 4"),
     ("nulls", [], "y column 'sens' has 2 null value(s) among responding units at unit_id "),
     ("domain", ["--domain", "market=NO"], "domain market=NO has no sampled (responding) unit"),
-    ("level", ["--level", "1.5"], "level must be in (0, 1)"),
-    ("level0", ["--level", "0"], "level must be in (0, 1)"),
 ])
 def test_bad_input_is_one_line_error_exit_1_and_no_output(labeled, tmp_path, case, args,
                                                            message):
@@ -169,3 +167,13 @@ def test_bad_nonresponse_requests_fail_in_one_line_and_write_nothing(skewed, tmp
     assert code == 1 and message in text, text
     assert len(text.strip().splitlines()) == 1 and "Traceback" not in text
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("level", ["1.5", "0", "high"])
+def test_a_level_outside_0_1_is_a_usage_error_like_every_command_s(labeled, tmp_path, level):
+    _, df, _ = labeled
+    out = tmp_path / "out.csv"
+    frame = df[df.adjudication != "unresolved"].drop(columns="adjudication")
+    code, text = run("estimate", _bad(tmp_path, frame.reset_index(drop=True)), "-o", out,
+                     "--y", "sens", "--level", level)
+    assert code == 2 and "Invalid value for '--level'" in text and not out.exists(), text
