@@ -14,6 +14,7 @@ from schemas import DesignError, Manifest, SchemaError, content_hash
 
 from .allocation import METHODS, allocate
 from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version, package_versions
+from .context import DrawContext
 from .coordination import Coordination
 from .engine import make_engine
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
@@ -37,7 +38,7 @@ class DesignSampler(BaseSampler, ABC):
     def _size_measure(self) -> SizeMeasure | None:
         return None
 
-    def _prepare(self, ctx: dict) -> None:
+    def _prepare(self, ctx: DrawContext) -> None:
         """Design quantities (λ, mean score) from the profile, before the selection pass."""
 
     def _first_pass_k(self) -> int | None:
@@ -47,16 +48,16 @@ class DesignSampler(BaseSampler, ABC):
         return None
 
     @abstractmethod
-    def _keeper(self, ctx: dict) -> Any:
+    def _keeper(self, ctx: DrawContext) -> Any:
         """The mergeable state of the selection pass (``merge(other)``)."""
 
     @abstractmethod
     def _offer(self, keeper: Any, batch: pa.RecordBatch, row0: int, keys: np.ndarray,
-               ctx: dict) -> None:
+               ctx: DrawContext) -> None:
         """Offer a batch (design columns only; ``keys`` fetch its rows later) to the keeper."""
 
     @abstractmethod
-    def _selected(self, keeper: Any, ctx: dict) -> tuple[pa.Table | None, np.ndarray,
+    def _selected(self, keeper: Any, ctx: DrawContext) -> tuple[pa.Table | None, np.ndarray,
                                                          np.ndarray]:
         """Selected rows as ``__key`` and ``__stratum`` columns, their π and PRN."""
 
@@ -109,8 +110,8 @@ class DesignSampler(BaseSampler, ABC):
         with make_engine(engine, batch_rows, scheduler) as runner:
             return self._draw(data, batch_rows, runner)
 
-    def _draw(self, data: Any, batch_rows: int, runner: Any) -> Sample:
-        source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
+    def _inputs(self, source: Source) -> tuple[str, Strata, SizeMeasure | None, list[str]]:
+        """The unit column, strata spec, size measure and every column the design reads."""
         unit_col = self._unit_column(source)
         clash = [c for c in DESIGN_COLUMNS if c in source.column_names and c != unit_col]
         if clash:
@@ -126,7 +127,11 @@ class DesignSampler(BaseSampler, ABC):
         if self.neyman_col:
             needed.append(self.neyman_col)
         source.require(needed, f"by the {self.design_name} design")
+        return unit_col, spec, size, needed
 
+    def _coordination(self) -> tuple[int, pa.Array | None, dict | None]:
+        """The PRN key, the previous wave's ids to shift past (``overlap='min'``) and the
+        coordination's description, from ``coordinate_with``."""
         seed, previous_ids, coord_desc = int(self.seed), None, None
         if self.coordinate_with:
             coord = Coordination(self.coordinate_with, self.overlap)
@@ -135,6 +140,11 @@ class DesignSampler(BaseSampler, ABC):
             coord_desc = coord.describe(prev_manifest)
             if previous_ids is not None and self.overlap == "max":
                 previous_ids = None
+        return seed, previous_ids, coord_desc
+
+    @staticmethod
+    def _fitted(spec: Strata, source: Source, unit_col: str, runner: Any) -> FittedStrata:
+        """The strata, fitted (bins, clusters) on the input unless the spec holds a fit."""
         fitted = FittedStrata(spec)
         if spec.needs_fit and spec.fit is not None:  # a stored fit (a redraw): not refitted
             fitted = reuse_fit(spec)
@@ -142,6 +152,13 @@ class DesignSampler(BaseSampler, ABC):
             fitted = fit_on(runner.reduce(source, [unit_col, *spec.input_columns],
                                           _Factory(FitSample, spec, unit_col), "fit strata"),
                             source.name)
+        return fitted
+
+    def _draw(self, data: Any, batch_rows: int, runner: Any) -> Sample:
+        source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
+        unit_col, spec, size, needed = self._inputs(source)
+        seed, previous_ids, coord_desc = self._coordination()
+        fitted = self._fitted(spec, source, unit_col, runner)
         profile = Profile(fitted, unit_col, source.name, size=size, neyman=self.neyman_col,
                           neyman_s=self.neyman_s,
                           top_k=int(self.n) if size is not None else 0,
@@ -150,8 +167,7 @@ class DesignSampler(BaseSampler, ABC):
         columns = list(dict.fromkeys([unit_col, *spec.input_columns,
                                       *([size.input_column] if size is not None else [])]))
         k = self._first_pass_k() if previous_ids is None else None  # no PRN shift
-        early = {"unit_col": unit_col, "seed": seed, "strata": fitted, "shift": np.zeros(0),
-                 "size": size, "score_mean": None, "source": source.name}
+        early = DrawContext(unit_col, seed, fitted, source.name, size=size)
         first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns)),
                               _Factory(_FirstPass, profile, self, early, k),
                               "profile" if k is None else "profile and select")
@@ -178,10 +194,9 @@ class DesignSampler(BaseSampler, ABC):
         # position in canonical order for every profile code
         canon = np.empty(len(order), np.int64)
         canon[order] = np.arange(len(order))
-        ctx = {"unit_col": unit_col, "seed": seed, "labels": labels, "N_h": N_h, "n_h": n_h,
-               "shift": shift, "strata": fitted, "profile": profile, "canon": canon,
-               "size": size, "alloc_extra": {}, "index": {lab: h for h, lab in enumerate(labels)},
-               "source": source.name}
+        ctx = DrawContext(unit_col, seed, fitted, source.name, size=size, shift=shift,
+                          labels=labels, N_h=N_h, n_h=n_h, profile=profile, canon=canon,
+                          index={lab: h for h, lab in enumerate(labels)})
         self._prepare(ctx)
         if first.kept is not None:  # selected on the first pass: keep each stratum's best k_h
             keeper = self._keeper(ctx)
@@ -196,16 +211,6 @@ class DesignSampler(BaseSampler, ABC):
             full = runner.fetch(source, rows.column("__key").to_numpy(), None)
             rows = full.append_column("__stratum", rows.column("__stratum"))
         table = self._finish(rows, pi, u, unit_col)
-        allocation = []
-        for h, label in enumerate(labels):
-            entry = {"stratum": label, "N_h": int(N_h[h]), "n_h": int(n_h[h])}
-            if S_h is not None:
-                entry["S_h"] = float(S_h[h])
-            if shift[h]:
-                entry["prn_shift"] = float(shift[h])
-            for key, values in ctx["alloc_extra"].items():
-                entry[key] = float(values[h])
-            allocation.append(entry)
         design = {"name": self.design_name, **_jsonable(self.get_params()),
                   "strata_spec": spec.describe(), "strata_fit": fitted.fit_summary,
                   "unit_col": unit_col}
@@ -215,20 +220,20 @@ class DesignSampler(BaseSampler, ABC):
             kind="sample", design=design, seed=seed, prn=dict(ALGORITHM),
             population={"rows": int(profile.rows), "fingerprint": profile.fingerprint,
                         "columns": [unit_col, *dict.fromkeys(needed)], "source": source.name},
-            allocation=allocation, content_hash=content_hash(table),
+            allocation=_allocation_table(ctx, S_h), content_hash=content_hash(table),
             package_version=package_version(), packages=package_versions())
         return Sample(table, manifest)
 
     # -- shared pieces -----------------------------------------------------------------------
-    def _prns(self, batch: pa.RecordBatch, ctx: dict) -> tuple[np.ndarray, np.ndarray,
+    def _prns(self, batch: pa.RecordBatch, ctx: DrawContext) -> tuple[np.ndarray, np.ndarray,
                                                                np.ndarray]:
         """(canonical stratum index, PRN u, 64-bit hash) of every row of a batch."""
-        h = hash64(batch.column(ctx["unit_col"]), ctx["seed"])
-        local, names = ctx["strata"].encode(batch)
-        codes = np.array([ctx["index"][name] for name in names], dtype=np.int64)[local]
+        h = hash64(batch.column(ctx.unit_col), ctx.seed)
+        local, names = ctx.strata.encode(batch)
+        codes = np.array([ctx.index[name] for name in names], dtype=np.int64)[local]
         u = to_unit_interval(h)
-        if ctx["shift"].any():
-            u = shifted(u, ctx["shift"][codes])
+        if ctx.shift.any():
+            u = shifted(u, ctx.shift[codes])
         return codes, u, h
 
     def _finish(self, rows: pa.Table | None, pi: np.ndarray, u: np.ndarray,
@@ -248,6 +253,22 @@ class DesignSampler(BaseSampler, ABC):
         order = pc.sort_indices(out, sort_keys=[("stratum", "ascending"), ("prn", "ascending"),
                                                 ("unit_id", "ascending")])
         return out.take(order).combine_chunks().replace_schema_metadata(None)
+
+
+def _allocation_table(ctx: DrawContext, S_h: np.ndarray | None) -> list[dict]:
+    """The manifest's allocation: per stratum N_h, n_h and what the design derived (S_h, the
+    PRN shift, λ or τ)."""
+    out = []
+    for h, label in enumerate(ctx.labels):
+        entry = {"stratum": label, "N_h": int(ctx.N_h[h]), "n_h": int(ctx.n_h[h])}
+        if S_h is not None:
+            entry["S_h"] = float(S_h[h])
+        if ctx.shift[h]:
+            entry["prn_shift"] = float(ctx.shift[h])
+        for key, values in ctx.alloc_extra.items():
+            entry[key] = float(values[h])
+        out.append(entry)
+    return out
 
 
 def stratum_column(labels: list[str], codes: np.ndarray) -> pa.Array:
@@ -271,7 +292,7 @@ class _FirstPass:
     known, unless the strata are so many that ``k`` rows of each exceed ``FIRST_PASS_ROWS``
     (then a second pass selects)."""
 
-    def __init__(self, profile: Profile, sampler: DesignSampler, ctx: dict, k: int | None):
+    def __init__(self, profile: Profile, sampler: DesignSampler, ctx: DrawContext, k: int | None):
         self.profile, self.sampler, self.ctx = replace(profile), sampler, ctx
         self.kept = GrowingBestK(k) if k is not None else None
 
@@ -290,8 +311,8 @@ class _FirstPass:
             self.kept = None
             return
         keys = np.arange(key0, key0 + batch.num_rows, dtype=np.int64)
-        self.sampler._offer(self.kept, batch, row0, keys, {**self.ctx,
-                                                           "index": self.profile.codes})
+        self.sampler._offer(self.kept, batch, row0, keys,
+                            replace(self.ctx, index=self.profile.codes))
 
     def merge(self, other: _FirstPass) -> _FirstPass:
         self.profile.merge(other.profile)
@@ -308,7 +329,7 @@ class _FirstPass:
 class _SelectionPass:
     """The selection pass: PRNs of each batch offered to the design's keeper."""
 
-    def __init__(self, sampler: DesignSampler, ctx: dict):
+    def __init__(self, sampler: DesignSampler, ctx: DrawContext):
         self.sampler, self.ctx = sampler, ctx
         self.keeper = sampler._keeper(ctx)
 

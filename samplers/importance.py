@@ -7,8 +7,9 @@ import pyarrow as pa
 
 from schemas import DesignError
 
+from .context import DrawContext
 from .design import DesignSampler, stratum_column
-from .poisson import PoissonSampler
+from .poisson import Kept, poisson_offer, poisson_prepare, poisson_selected
 from .selection import BestK
 from .sizes import SizeMeasure
 from .strata import Strata
@@ -66,38 +67,38 @@ class ImportanceSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure:
         return SizeMeasure(self.size, self.mixture)
 
-    def _prepare(self, ctx: dict) -> None:
+    def _prepare(self, ctx: DrawContext) -> None:
         if self.method == "poisson":
-            PoissonSampler._prepare(self, ctx)
+            poisson_prepare(ctx)
             return
-        prof = ctx["profile"]
-        ctx["score_mean"] = prof.score_sum.value / prof.rows \
-            if ctx["size"].mixture is not None else None
+        prof = ctx.profile
+        ctx.score_mean = prof.score_sum.value / prof.rows \
+            if ctx.size.mixture is not None else None
 
     def _first_pass_k(self) -> int | None:
         if self.method == "priority" and self.mixture is None:
             return int(self.n) + 1  # n_h ≤ n, and the (n_h+1)-th priority sets τ
         return None  # weights need the mean score; Poisson needs λ
 
-    def _keeper(self, ctx: dict):
+    def _keeper(self, ctx: DrawContext):
         if self.method == "poisson":
-            return PoissonSampler._keeper(self, ctx)
-        n_h, N_h = ctx["n_h"], ctx["N_h"]
+            return Kept()
+        n_h, N_h = ctx.n_h, ctx.N_h
         return BestK(np.where(N_h > n_h, n_h + 1, n_h))
 
-    def _offer(self, keeper, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
+    def _offer(self, keeper, batch, row0: int, keys: np.ndarray, ctx: DrawContext) -> None:
         if self.method == "poisson":
-            return PoissonSampler._offer(self, keeper, batch, row0, keys, ctx)
-        size = ctx["size"]
+            return poisson_offer(self._prns, keeper, batch, row0, keys, ctx)
+        size = ctx.size
         codes, u, h = self._prns(batch, ctx)
-        w = size.weights(size.raw(batch, row0, ctx["source"]), ctx["score_mean"])
+        w = size.weights(size.raw(batch, row0, ctx.source), ctx.score_mean)
         keeper.offer(pa.table({"__key": keys, "__w": w, "__u": u}), codes, -(w / u), h)
         return None
 
-    def _selected(self, keeper, ctx: dict):
+    def _selected(self, keeper, ctx: DrawContext):
         if self.method == "poisson":
-            return PoissonSampler._selected(self, keeper, ctx)
-        n_h = ctx["n_h"]
+            return poisson_selected(keeper, ctx)
+        n_h = ctx.n_h
         rows, codes, neg_q, _ = keeper.result()
         tau = np.zeros(len(n_h))
         if rows is None:
@@ -105,12 +106,12 @@ class ImportanceSampler(DesignSampler):
         rank = np.arange(len(codes)) - np.searchsorted(codes, codes, side="left")
         extra = rank >= n_h[codes]  # the (n_h+1)-th priority of each stratum sets τ
         tau[codes[extra]] = -neg_q[extra]
-        ctx["alloc_extra"]["tau"] = tau
+        ctx.alloc_extra["tau"] = tau
         keep = np.flatnonzero(~extra)
         w = rows.column("__w").to_numpy()[keep]
         t = tau[codes[keep]]
         pi = np.where(t > 0, np.minimum(1.0, w / np.where(t > 0, t, 1.0)), 1.0)
         u = rows.column("__u").to_numpy()[keep]
         out = pa.table({"__key": rows.column("__key").take(keep),
-                        "__stratum": stratum_column(ctx["labels"], codes[keep])})
+                        "__stratum": stratum_column(ctx.labels, codes[keep])})
         return out, pi, u

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .context import DrawContext
 from .design import DesignSampler, stratum_column
 from .sizes import SizeMeasure
 from .strata import Strata
@@ -30,22 +31,22 @@ def pps_lambda(total: float, top_desc: np.ndarray, n: float) -> float:
     return np.inf
 
 
-def poisson_probabilities(ctx: dict, size: SizeMeasure | None) -> np.ndarray | None:
+def poisson_probabilities(ctx: DrawContext, size: SizeMeasure | None) -> np.ndarray | None:
     """Per-stratum λ for PPS (π = min(1, λ·w)); None means equal probabilities n_h/N_h."""
     if size is None:
         return None
-    prof = ctx["profile"]
+    prof = ctx.profile
     mean = prof.score_sum.value / prof.rows if size.mixture is not None else None
-    lam = np.zeros(len(ctx["labels"]))
-    for label, h in zip(ctx["labels"], range(len(ctx["labels"])), strict=True):
+    lam = np.zeros(len(ctx.labels))
+    for label, h in zip(ctx.labels, range(len(ctx.labels)), strict=True):
         code = prof.codes[label]
         raw_total = prof.size_sums[code].value
         N = prof.counts[code]
         total = raw_total if mean is None else \
             (1 - size.mixture) * raw_total / mean + size.mixture * N
         top = size.weights(prof.top[code][::-1], mean)
-        lam[h] = pps_lambda(total, top, float(ctx["n_h"][h]))
-    ctx["score_mean"] = mean
+        lam[h] = pps_lambda(total, top, float(ctx.n_h[h]))
+    ctx.score_mean = mean
     return lam
 
 
@@ -84,33 +85,48 @@ class PoissonSampler(DesignSampler):
     def _size_measure(self) -> SizeMeasure | None:
         return SizeMeasure(self.size, self.mixture) if self.size else None
 
-    def _prepare(self, ctx: dict) -> None:
-        lam = poisson_probabilities(ctx, ctx["size"])
-        if lam is not None:
-            ctx["alloc_extra"]["lambda"] = lam
-        ctx["lambda"] = lam
+    def _prepare(self, ctx: DrawContext) -> None:
+        poisson_prepare(ctx)
 
-    def _keeper(self, ctx: dict) -> Kept:
+    def _keeper(self, ctx: DrawContext) -> Kept:
         return Kept()
 
-    def _offer(self, keeper: Kept, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
-        codes, u, _ = self._prns(batch, ctx)
-        lam, size = ctx["lambda"], ctx["size"]
-        if lam is None:
-            pi = (ctx["n_h"] / ctx["N_h"])[codes]
-        else:
-            w = size.weights(size.raw(batch, row0, ctx["source"]), ctx.get("score_mean"))
-            pi = np.minimum(1.0, lam[codes] * w)
-        keep = np.flatnonzero(u < pi)
-        if keep.size:
-            keeper.parts.append((keys[keep], codes[keep], pi[keep], u[keep]))
+    def _offer(self, keeper: Kept, batch, row0: int, keys: np.ndarray,
+               ctx: DrawContext) -> None:
+        poisson_offer(self._prns, keeper, batch, row0, keys, ctx)
 
-    def _selected(self, keeper: Kept, ctx: dict):
-        if not keeper.parts:
-            return None, np.zeros(0), np.zeros(0)
-        keys, codes, pi, u = (np.concatenate(x) for x in zip(*keeper.parts, strict=True))
-        rows = pa.table({"__key": keys, "__stratum": stratum_column(ctx["labels"], codes)})
-        return rows, pi, u
+    def _selected(self, keeper: Kept, ctx: DrawContext):
+        return poisson_selected(keeper, ctx)
+
+
+def poisson_prepare(ctx: DrawContext) -> None:
+    """λ_h of the Poisson PPS design (none for equal probabilities), before selection."""
+    ctx.lam = poisson_probabilities(ctx, ctx.size)
+    if ctx.lam is not None:
+        ctx.alloc_extra["lambda"] = ctx.lam
+
+
+def poisson_offer(prns, keeper: Kept, batch, row0: int, keys: np.ndarray,
+                  ctx: DrawContext) -> None:
+    """Keep the rows of a batch with ``u < π`` (``prns`` gives their strata and PRNs)."""
+    codes, u, _ = prns(batch, ctx)
+    if ctx.lam is None:
+        pi = (ctx.n_h / ctx.N_h)[codes]
+    else:
+        w = ctx.size.weights(ctx.size.raw(batch, row0, ctx.source), ctx.score_mean)
+        pi = np.minimum(1.0, ctx.lam[codes] * w)
+    keep = np.flatnonzero(u < pi)
+    if keep.size:
+        keeper.parts.append((keys[keep], codes[keep], pi[keep], u[keep]))
+
+
+def poisson_selected(keeper: Kept, ctx: DrawContext):
+    """The kept rows, their π and PRNs."""
+    if not keeper.parts:
+        return None, np.zeros(0), np.zeros(0)
+    keys, codes, pi, u = (np.concatenate(x) for x in zip(*keeper.parts, strict=True))
+    rows = pa.table({"__key": keys, "__stratum": stratum_column(ctx.labels, codes)})
+    return rows, pi, u
 
 
 class Kept:

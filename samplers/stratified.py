@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .context import DrawContext
 from .design import DesignSampler, stratum_column
 from .selection import BestK
 from .strata import Strata
@@ -67,17 +68,17 @@ class StratifiedSampler(DesignSampler):
     def _first_pass_k(self) -> int:
         return int(self.n)  # n_h ≤ n
 
-    def _keeper(self, ctx: dict) -> BestK:
-        return BestK(ctx["n_h"])
+    def _keeper(self, ctx: DrawContext) -> BestK:
+        return BestK(ctx.n_h)
 
-    def _offer(self, keeper: BestK, batch, row0: int, keys: np.ndarray, ctx: dict) -> None:
+    def _offer(self, keeper: BestK, batch, row0: int, keys: np.ndarray, ctx: DrawContext) -> None:
         codes, u, h = self._prns(batch, ctx)
         keeper.offer(pa.table({"__key": keys}), codes, u, h)
 
-    def _selected(self, keeper: BestK, ctx: dict):
+    def _selected(self, keeper: BestK, ctx: DrawContext):
         rows, codes, u, _ = keeper.result()
         if rows is None:
             return None, np.zeros(0), np.zeros(0)
-        pi = (ctx["n_h"] / ctx["N_h"])[codes]
-        rows = rows.append_column("__stratum", stratum_column(ctx["labels"], codes))
+        pi = (ctx.n_h / ctx.N_h)[codes]
+        rows = rows.append_column("__stratum", stratum_column(ctx.labels, codes))
         return rows, np.asarray(pi, dtype=np.float64), u
