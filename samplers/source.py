@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas import SchemaError
+from schemas.io import check_parquet_folder
 from schemas.validate import as_table
 
 DEFAULT_BATCH_ROWS = 1 << 18
@@ -172,6 +173,8 @@ class Source:
             self.name = str(path)
             if not path.exists():
                 raise SchemaError("no such file or directory", source=self.name)
+            if path.is_dir():  # the rules `curate validate` applies to a folder, one home
+                check_parquet_folder(path)
             try:
                 self._dataset = ds.dataset(path, format="parquet", partitioning="hive")
             except _READ_ERRORS as exc:
