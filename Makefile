@@ -45,9 +45,9 @@ test: setup-test
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --timeout 900 -p no:cacheprovider
 
-test-fast: setup-test  ## the inner loop: no Monte Carlo, no Label Studio server
+test-fast: setup-test  ## the inner loop: no Monte Carlo, no Label Studio, no git + DVC repositories
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -x --timeout 300 -p no:cacheprovider -m "not slow and not studio"
+	$(PY) -m pytest -q -x --timeout 300 -p no:cacheprovider -m "not slow and not studio and not dvc"
 
 lint: setup-test
 	$(VENV)/bin/ruff check .
