@@ -188,11 +188,12 @@ def sample_command(cmd: str | list) -> dict | None:
 
 
 def _convert(name: str, value: str):
+    """A command-line value as the option's kind; text that is not one stays text, for
+    :func:`check_options` to name."""
+    kind = int if name in _INTEGERS else float if name in _FLOATS else None
+    if kind is None:
+        return value
     try:
-        if name in _INTEGERS:
-            return int(value)
-        if name in _FLOATS:
-            return float(value)
+        return kind(value)
     except ValueError:
-        pass  # left as text: check_options names it
-    return value
+        return value

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from .helpers import build_template
+from .workspace import build_template
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .helpers import catalogue, with_column, write
+from .workspace import catalogue, with_column, write
 
 
 def edited(name: str, column: str, change) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli import run
 
-from .helpers import refused
+from .refusal import refused
 
 PULL = ("pull", "--project", "audit", "-o", "new.parquet")
 PUSH = ("push", "s.parquet", "--project", "audit")

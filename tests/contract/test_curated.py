@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from . import tables
-from .helpers import refused
+from .refusal import refused
 
 BUILD = ("build", "s.parquet", "labels.parquet", "-o", "c.parquet")
 

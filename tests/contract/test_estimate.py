@@ -12,7 +12,7 @@ import pytest
 from tests.cli import run
 
 from . import tables
-from .helpers import refused
+from .refusal import refused
 
 EST = ("estimate", "cur.parquet", "--y", "sensitive")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import refused
+from .refusal import refused
 
 BUILD = ("build", "s.parquet", "labels.parquet", "-o")
 AGREE = ("agreement", "labels.parquet", "-o")

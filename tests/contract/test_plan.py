@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import refused
+from .refusal import refused
 
 PLAN = ("plan", "--margin", "0.05")
 POP = (*PLAN, "--p", "0.1", "--population", "cat.parquet")

@@ -24,7 +24,7 @@ import pytest
 from curation.cli.main import cli
 from tests.cli import run
 
-from .helpers import assert_refusal, curate_process, error_line, process_env, snapshot
+from .refusal import assert_refusal, curate_process, error_line, process_env, snapshot
 
 
 def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:

@@ -14,7 +14,8 @@ import pytest
 
 from tests.cli import run
 
-from .helpers import catalogue, refused, snapshot, with_column, write
+from .refusal import refused, snapshot
+from .workspace import catalogue, with_column, write
 
 SAMPLERS_CHANGE = "samplers: other change"
 

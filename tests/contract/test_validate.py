@@ -14,7 +14,8 @@ import pytest
 from tests.cli import run
 
 from . import tables
-from .helpers import catalogue, error_line, refused, with_column, write
+from .refusal import error_line, refused
+from .workspace import catalogue, with_column, write
 
 HOSTILE = {"empty": "", "blank": "   ", "padded": " i004", "trailing-space": "i004 ",
            "nul": "i\x00004", "newline": "i\n004", "tab": "i\t004",
@@ -98,7 +99,7 @@ def test_validate_and_sample_accept_the_same_directories(work, kind):
 
 def test_the_same_message_from_validate_and_sample(work):
     tables.parts("cast")
-    from .helpers import snapshot
+    from .refusal import snapshot
 
     before = snapshot(work)
     one = error_line(*run(*VERBS["validate"]))

@@ -16,7 +16,7 @@ import pytest
 
 from schemas.io import read_parquet  # noqa: F401  (the project is importable)
 
-from .helpers import refused
+from .refusal import refused
 
 pytestmark = pytest.mark.dvc
 STATE = (".git", ".dvc/tmp")
