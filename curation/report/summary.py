@@ -25,7 +25,11 @@ def _pct(p: float) -> str:
 
 
 def version_of(folder: Path) -> str:
-    """``tag (commit)`` of the git repository holding ``folder``, or '' outside one."""
+    """``tag (commit)`` of the git repository holding ``folder`` (which may not exist yet:
+    a pipeline removes a stage's outputs before it runs), or '' outside one."""
+    folder = Path(folder).resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True,

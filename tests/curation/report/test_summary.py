@@ -78,5 +78,5 @@ def test_the_version_is_the_tag_and_commit_of_the_audit_repository(audit, estima
     subprocess.run([*git, "tag", "audit-v3"], check=True)
     commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True,
                             capture_output=True, text=True).stdout.strip()
-    report = build_report(ReportInputs(estimates=(estimates,)), repo / "reports")
-    assert f"audit-v3 (commit {commit})" in report.html.read_text()
+    report = build_report(ReportInputs(estimates=(estimates,)), repo / "data" / "reports")
+    assert f"audit-v3 (commit {commit})" in report.html.read_text()  # folders made by it
