@@ -154,7 +154,8 @@ def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | Non
     if truth is not None:
         truth_path = gold_truth_path(project, directory)
         truth_path.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(truth_path, pa.Table.from_pandas(truth, preserve_index=False))
+        # the answer key: annotators must not read it, whatever the umask
+        write_parquet(truth_path, pa.Table.from_pandas(truth, preserve_index=False), mode=0o600)
     day = (today or date.today()).isoformat()
     done = [_push_project(ls, conn, book, title, queue, config, stage, k, f, batch_size, day,
                           budget, risky)

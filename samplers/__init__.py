@@ -5,6 +5,7 @@ from schemas import __version__
 from .allocation import allocate
 from .base import DESIGN_COLUMNS, BaseSampler, Sample
 from .importance import ImportanceSampler
+from .phase2 import Phase2Sampler
 from .poisson import PoissonSampler
 from .prn import ALGORITHM, hash64, prn
 from .source import Source
@@ -16,6 +17,6 @@ SAMPLERS = {"stratified": StratifiedSampler, "poisson": PoissonSampler,
 
 __all__ = [
     "ALGORITHM", "DESIGN_COLUMNS", "SAMPLERS", "BaseSampler", "ImportanceSampler",
-    "PoissonSampler", "Sample", "Source", "Strata", "StratifiedSampler", "allocate", "hash64",
-    "__version__", "prn",
+    "Phase2Sampler", "PoissonSampler", "Sample", "Source", "Strata", "StratifiedSampler",
+    "allocate", "hash64", "__version__", "prn",
 ]

@@ -19,6 +19,7 @@ from .coordination import Coordination
 from .engine import make_engine
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
 from .profile import Profile, report_duplicates
+from .rotation import WaveLink
 from .selection import GrowingBestK
 from .sizes import SizeMeasure
 from .source import DEFAULT_BATCH_ROWS, Source
@@ -33,6 +34,8 @@ class DesignSampler(BaseSampler, ABC):
     """Common parameters and the two-pass flow; subclasses say what to keep and with which π."""
 
     design_name = "design"
+    rotate_from: str | None = None  # a rotating panel (samplers/rotation.py): the wave ...
+    rotation: float | None = None  # ... and the share of its units to replace
 
     # -- hooks -------------------------------------------------------------------------------
     def _size_measure(self) -> SizeMeasure | None:
@@ -89,7 +92,8 @@ class DesignSampler(BaseSampler, ABC):
                           f"is present)", source=source.name)
 
     def sample(self, data: Any, *, batch_rows: int = DEFAULT_BATCH_ROWS,
-               engine: str = "stream", scheduler: Any = None) -> Sample:
+               engine: str = "stream", scheduler: Any = None,
+               columns: list[str] | str | None = None) -> Sample:
         """Draw the sample from ``data`` (DataFrame, Table, record batches or Parquet path).
 
         Parameters
@@ -102,13 +106,17 @@ class DesignSampler(BaseSampler, ABC):
             passes on a ``dask.distributed`` cluster. Both give the identical sample.
         scheduler : for ``engine='dask'``: a scheduler address or a ``distributed.Client``;
             None starts a LocalCluster of two workers for this draw.
+        columns : the input columns carried into the sample (a list or a comma-separated
+            string), besides the design's own (unit id, strata, size, Neyman column), which
+            are always kept; None (the default) carries every column. Recorded in the
+            manifest's design as ``columns``; an unknown column is a SchemaError.
 
         Like scikit-learn's execution settings (``n_jobs``), the engine is an argument of the
         call, not a parameter of the design: it never changes the sample or its manifest.
         """
         self._check_params()
         with make_engine(engine, batch_rows, scheduler) as runner:
-            return self._draw(data, batch_rows, runner)
+            return self._draw(data, batch_rows, runner, columns)
 
     def _inputs(self, source: Source) -> tuple[str, Strata, SizeMeasure | None, list[str]]:
         """The unit column, strata spec, size measure and every column the design reads."""
@@ -154,19 +162,28 @@ class DesignSampler(BaseSampler, ABC):
                             source.name)
         return fitted
 
-    def _draw(self, data: Any, batch_rows: int, runner: Any) -> Sample:
+    def _draw(self, data: Any, batch_rows: int, runner: Any,
+              columns: list[str] | str | None = None) -> Sample:
         source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
         unit_col, spec, size, needed = self._inputs(source)
+        carried = carried_columns(source, columns, [unit_col, *needed])
         seed, previous_ids, coord_desc = self._coordination()
+        link = WaveLink.of(self)  # a previous wave: its seed, rotation and population
+        rotating = link is not None and link.rotation is not None
+        seed = link.seed if link is not None else seed
         fitted = self._fitted(spec, source, unit_col, runner)
         profile = Profile(fitted, unit_col, source.name, size=size, neyman=self.neyman_col,
                           neyman_s=self.neyman_s,
-                          top_k=int(self.n) if size is not None else 0,
+                          # the largest sizes set Poisson PPS's λ; a design that ranks
+                          # without the profile (priority) never reads them
+                          top_k=int(self.n) if size is not None and
+                          self._first_pass_k() is None else 0,
+                          size_totals=self._first_pass_k() is None,
                           previous_ids=previous_ids, seed=seed,
                           fingerprint_columns=list(dict.fromkeys(needed)))
         columns = list(dict.fromkeys([unit_col, *spec.input_columns,
                                       *([size.input_column] if size is not None else [])]))
-        k = self._first_pass_k() if previous_ids is None else None  # no PRN shift
+        k = self._first_pass_k() if previous_ids is None and not rotating else None  # no shift
         early = DrawContext(unit_col, seed, fitted, source.name, size=size)
         first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns)),
                               _Factory(_FirstPass, profile, self, early, k),
@@ -191,6 +208,9 @@ class DesignSampler(BaseSampler, ABC):
         if previous_ids is not None:
             prev_max = np.array(profile.prev_max)[order]
             shift = np.where(prev_max > 0, 1.0 - prev_max, 0.0)
+        if rotating:
+            shift, step = link.shifts(labels, N_h, n_h, self, runner, source, columns, early,
+                                      _Factory)
         # position in canonical order for every profile code
         canon = np.empty(len(order), np.int64)
         canon[order] = np.arange(len(order))
@@ -208,18 +228,28 @@ class DesignSampler(BaseSampler, ABC):
                                    "select").keeper
         rows, pi, u = self._selected(keeper, ctx)
         if rows is not None and rows.num_rows:
-            full = runner.fetch(source, rows.column("__key").to_numpy(), None)
+            full = runner.fetch(source, rows.column("__key").to_numpy(), carried)
             rows = full.append_column("__stratum", rows.column("__stratum"))
         table = self._finish(rows, pi, u, unit_col)
         design = {"name": self.design_name, **_jsonable(self.get_params()),
                   "strata_spec": spec.describe(), "strata_fit": fitted.fit_summary,
                   "unit_col": unit_col}
+        if carried is not None:
+            design["columns"] = carried
         if coord_desc:
             design["coordination"] = coord_desc
+        design["seed"] = seed  # the key actually used (a linked wave's is the previous one's)
+        population = {"rows": int(profile.rows), "fingerprint": profile.fingerprint,
+                      "columns": [unit_col, *dict.fromkeys(needed)], "source": source.name,
+                      **source.identity()}
+        if rotating:
+            design["rotation"] = link.describe(labels, step)
+        if link is not None:
+            population["change"] = link.population_change(runner, source, unit_col,
+                                                           int(profile.rows), _Factory)
         manifest = Manifest(
             kind="sample", design=design, seed=seed, prn=dict(ALGORITHM),
-            population={"rows": int(profile.rows), "fingerprint": profile.fingerprint,
-                        "columns": [unit_col, *dict.fromkeys(needed)], "source": source.name},
+            population=population,
             allocation=_allocation_table(ctx, S_h), content_hash=content_hash(table),
             package_version=package_version(), packages=package_versions())
         return Sample(table, manifest)
@@ -269,6 +299,20 @@ def _allocation_table(ctx: DrawContext, S_h: np.ndarray | None) -> list[dict]:
             entry[key] = float(values[h])
         out.append(entry)
     return out
+
+
+def carried_columns(source: Source, columns: list[str] | str | None,
+                    design: list[str]) -> list[str] | None:
+    """The input columns a sample carries: ``columns`` and the design's own, in the input's
+    order (None: all); an unknown name is a SchemaError naming it."""
+    if columns is None:
+        return None
+    names = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else \
+        [str(c) for c in columns]
+    names = [c for c in names if c]
+    source.require(names, "by columns (--columns)")
+    wanted = set(names) | set(design)
+    return [c for c in source.column_names if c in wanted]
 
 
 def stratum_column(labels: list[str], codes: np.ndarray) -> pa.Array:

@@ -19,12 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
+from . import kernels
+
 BUCKETS = 64
 DEFAULT_MEMORY_ROWS = 1 << 20
 
 
 def bucketize(h: np.ndarray, buckets: int = BUCKETS) -> list[np.ndarray]:
     """The hashes cut into ``buckets`` (a power of two, at most 256) arrays by their top bits."""
+    compiled = kernels.compiled()
+    if compiled is not None:  # one counting sort, the same stable order
+        out, counts = compiled.bucket_order(np.ascontiguousarray(h, np.uint64),
+                                            64 - buckets.bit_length() + 1, buckets)
+        return np.split(out, np.cumsum(counts)[:-1])
     b = (h >> np.uint64(64 - buckets.bit_length() + 1)).astype(np.uint8)
     order = np.argsort(b, kind="stable")  # a radix sort for 8-bit keys
     cuts = np.searchsorted(b[order], np.arange(1, buckets))
@@ -35,6 +42,9 @@ def repeated(parts: list[np.ndarray]) -> np.ndarray:
     """Hash values that occur more than once among ``parts``."""
     if not parts:
         return np.zeros(0, np.uint64)
+    compiled = kernels.compiled()
+    if compiled is not None:  # a hash set instead of a sort
+        return np.unique(compiled.repeated_values(np.concatenate(parts).astype(np.uint64)))
     h = np.sort(np.concatenate(parts))
     return np.unique(h[1:][h[1:] == h[:-1]])
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 from schemas import DesignError
 
 from .duplicates import bucketize, repeated
+from .kernels.reader import prefetched
 from .source import KEY_BITS, Piece, Source, piece_of, row_of
 
 ENGINES = ("stream", "dask")
@@ -41,7 +42,10 @@ def run_piece(piece: Piece, columns: list[str] | None, batch_rows: int,
               make_state: Callable[[], Any], state: Any = None, bar: Any = None) -> Any:
     """Feed one piece to ``state`` (a fresh one from ``make_state`` when None)."""
     state = make_state() if state is None else state
-    for row0, batch in piece.scan(columns, batch_rows):
+    batches = piece.scan(columns, batch_rows)
+    if piece.fragment is not None:  # a file: decode the next batches while this one is used
+        batches = prefetched(batches)
+    for row0, batch in batches:
         state.update(batch, row0, (piece.index << KEY_BITS) | (row0 - piece.row0))
         if bar is not None:
             bar.update(batch.num_rows)

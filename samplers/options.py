@@ -15,11 +15,13 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from schemas import DesignError
+from schemas import DesignError, read_manifest
 from schemas.lists import split_list
 
 from . import SAMPLERS
 from .base import BaseSampler
+from .phase2 import phase2_sampler
+from .rotation import check_seed
 from .strata import Strata
 
 ALLOCATIONS = ("proportional", "equal", "neyman", "power")
@@ -72,14 +74,16 @@ OPTIONS: dict[str, Callable] = {
     "design": _one_of(sorted(SAMPLERS)), "n": _whole(0), "seed": _whole(0),
     "strata": _names, "allocation": _one_of(ALLOCATIONS), "size": _name,
     "min_per_stratum": _whole(0), "unit_col": _name, "power": _number(),
-    "neyman_col": _name, "bins": _name, "n_bins": _whole(2), "clusters": _names,
+    "neyman_col": _name, "neyman_s": _one_of(("sd", "rms")),
+    "bins": _name, "n_bins": _whole(2), "clusters": _names,
     "n_clusters": _whole(2), "mixture": _number(0.0, 1.0),
     "method": _one_of(("priority", "poisson")), "coordinate_with": _name,
-    "overlap": _one_of(("max", "min")),
+    "overlap": _one_of(("max", "min")), "rotate_from": _name, "rotation": _number(0.0, 1.0),
+    "phase2_of": _name, "uncertainty": _name, "floor": _number(0.0, 1.0), "predictions": _name,
 }
 OPTION_NAMES = tuple(OPTIONS)
 _INTEGERS = {"n", "seed", "min_per_stratum", "n_bins", "n_clusters"}
-_FLOATS = {"power", "mixture"}
+_FLOATS = {"power", "mixture", "floor", "rotation"}
 
 
 def check_options(options: dict, source: str = "options") -> dict:
@@ -103,6 +107,8 @@ def check_options(options: dict, source: str = "options") -> dict:
 def sampler_from_options(options: dict, source: str = "options") -> BaseSampler:
     """The sampler that ``options`` (names as in params.yaml) describe."""
     o = check_options(options, source)
+    if {"phase2_of", "uncertainty", "floor", "predictions"} & set(o):
+        return phase2_sampler(o, source)
     design = o.get("design", "stratified")
     if o.get("n") is None:
         raise DesignError(f"{source}: the sample size n is required (--n or `n:` in the "
@@ -114,20 +120,35 @@ def sampler_from_options(options: dict, source: str = "options") -> BaseSampler:
     common = dict(n=o["n"], seed=seed, strata=strata,
                   allocation=o.get("allocation", "proportional"),
                   min_per_stratum=o.get("min_per_stratum", 0), power=o.get("power", 0.5),
-                  neyman_col=o.get("neyman_col"), unit_col=o.get("unit_col"),
+                  neyman_col=o.get("neyman_col"), neyman_s=o.get("neyman_s", "sd"),
+                  unit_col=o.get("unit_col"),
                   coordinate_with=o.get("coordinate_with"), overlap=o.get("overlap", "max"))
     if design == "stratified":
         for key in ("size", "mixture", "method"):
             if key in o:
                 raise DesignError(f"{source}: {key!r} applies to importance or poisson "
                                   f"designs only")
-        return SAMPLERS[design](**common)
+        return _linked(SAMPLERS[design](**common), o, source)
     extra = dict(size=o.get("size"), mixture=o.get("mixture"))
     if design == "importance":
         extra["method"] = o.get("method", "priority")
     elif "method" in o:
         raise DesignError(f"{source}: 'method' applies to the importance design only")
-    return SAMPLERS[design](**common, **extra)
+    return _linked(SAMPLERS[design](**common, **extra), o, source)
+
+
+def _linked(sampler: BaseSampler, o: dict, source: str) -> BaseSampler:
+    """The sampler with its rotating-panel link (samplers/rotation.py); an explicit seed that
+    differs from the previous wave's is an error, and the seed used is the previous one's."""
+    sampler.rotate_from, sampler.rotation = o.get("rotate_from"), o.get("rotation")
+    previous = o.get("rotate_from") or o.get("coordinate_with")
+    if previous and Path(previous).is_file():
+        prev_seed = read_manifest(previous).seed
+        if prev_seed is not None:
+            if "seed" in o:
+                check_seed(o["seed"], int(prev_seed), previous, explicit=True)
+            sampler.seed = int(prev_seed)
+    return sampler
 
 
 def load_section(path: str | Path, section: str | None) -> dict:
@@ -184,6 +205,8 @@ def sample_command(cmd: str | list) -> dict | None:
         elif "input_path" not in out:
             out["input_path"] = token
         i += 1
+    if "phase2_of" in out:  # `curate sample --phase2-of PHASE1`: phase 1 is the input
+        out.setdefault("input_path", out["phase2_of"])
     return out
 
 

@@ -19,11 +19,15 @@ positions, not rows, so its cost is a few numpy passes over the bytes.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import DesignError
+
+from . import kernels
 
 ALGORITHM = {"name": "acprn", "version": 1}
 
@@ -46,6 +50,11 @@ def fmix(x: np.ndarray) -> np.ndarray:
 
 
 def _as_large_string(ids: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
+    return pc.cast(string_ids(ids), pa.large_string())
+
+
+def string_ids(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The ids as one string or large-string array without nulls (integers in decimal)."""
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
     if pa.types.is_dictionary(ids.type):
@@ -57,6 +66,8 @@ def _as_large_string(ids: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
         raise DesignError(f"unit ids must be strings or integers, got {ids.type}")
     if ids.null_count:
         raise DesignError(f"{ids.null_count} null unit id(s)")
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        return ids
     return pc.cast(ids, pa.large_string())
 
 
@@ -64,6 +75,9 @@ def hash64(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     """The 64-bit keyed hash ``h`` of each id (uint64 array), per the module definition."""
     if not 0 <= int(seed) <= _MASK64:
         raise DesignError(f"seed must be an integer in [0, 2**64), got {seed}")
+    if kernels.compiled() is not None:  # the compiled sweep (samplers.kernels), same bytes
+        h = remembered(ids, int(seed))
+        return h.copy() if h is not None else hash_ids(ids, int(seed))[0]
     arr = _as_large_string(ids)
     n = len(arr)
     offsets = np.frombuffer(arr.buffers()[1], dtype="<i8")[arr.offset: arr.offset + n + 1]
@@ -138,3 +152,50 @@ def shifted(u: np.ndarray, shift: float | np.ndarray) -> np.ndarray:
     """
     v = np.mod(u + shift, 1.0)
     return np.where(v <= 0.0, 1.0 - 0.5 / 9007199254740992.0, v)
+
+
+# The compiled sweep: keyed hash, seed-0 hash (the duplicate check and the fingerprint) and the
+# id-rule pre-check of a batch in one pass over its Arrow buffers (samplers.kernels.loops). The
+# keyed hash of the last batch is remembered (holding the array, so its buffers cannot be freed
+# and their addresses reused): the selection that follows the profile of the same batch does
+# not hash its ids again.
+
+_memo = threading.local()
+
+
+def _key(ids: pa.Array) -> tuple:
+    return (str(ids.type), ids.offset, len(ids),
+            tuple(b.address if b is not None else 0 for b in ids.buffers()))
+
+
+def remembered(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray | None:
+    """The keyed hashes of ``ids`` under ``seed`` if they are the last ones computed."""
+    last = getattr(_memo, "last", None)
+    if last is None or not isinstance(ids, pa.Array) or last[1] != seed:
+        return None
+    return last[2] if _key(ids) == last[3] else None
+
+
+def hash_ids(ids: pa.Array | pa.ChunkedArray, seed: int, zero: bool = False,
+             check: bool = False,
+             remember: bool = False) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """``(h, h0, suspects)``: the acprn v1 hashes of ``ids`` under ``seed`` (``samplers.prn``),
+    under seed 0 when ``zero`` (else None), and when ``check`` the number of ids that may break
+    a rule of ``schemas.validate.id_problems`` (0: none does; -1 on the numpy path, which does
+    not pre-check: run the exact check). ``remember`` keeps ``h`` for :func:`remembered`."""
+    sweep = kernels.compiled()
+    if sweep is None:
+        h = hash64(ids, seed)
+        return h, (hash64(ids, 0) if zero else None), (-1 if check else 0)
+    from schemas.validate import ID_MAX
+
+    arr = string_ids(ids)
+    if len(arr) == 0:
+        empty = np.zeros(0, np.uint64)
+        return empty, (empty.copy() if zero else None), 0
+    offsets, data = kernels.string_buffers(arr)
+    h, h0, suspects = sweep.hash_sweep(offsets, data, _start(seed), _start(0), zero, check,
+                                       np.int64(ID_MAX))
+    if remember and isinstance(ids, pa.Array):
+        _memo.last = (ids, seed, h, _key(ids))
+    return h, (h0 if zero else None), int(suspects)

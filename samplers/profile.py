@@ -20,7 +20,7 @@ from schemas.validate import id_problems, rows_where
 
 from .duplicates import DuplicateFinder
 from .exactsum import ExactSum
-from .prn import fmix, hash64, prn
+from .prn import fmix, hash64, hash_ids, prn
 from .sizes import SizeMeasure
 from .strata import FittedStrata, is_numeric
 
@@ -82,6 +82,7 @@ class Profile:
     neyman: str | None = None
     neyman_s: str = "sd"
     top_k: int = 0
+    size_totals: bool = True  # size sums overall and per stratum (Poisson PPS, mixtures)
     previous_ids: pa.Array | None = None
     seed: int = 0
     fingerprint_columns: list[str] = field(default_factory=list)
@@ -133,10 +134,12 @@ class Profile:
                                    pc.is_null(ids).to_numpy(zero_copy_only=False)])
             raise SchemaError(f"column {self.id_column!r}: {ids.null_count} null id(s) at "
                               f"{rows_where(mask)}", source=self.source)
-        problems = id_problems(ids, self.id_column, row0)
+        # keyed hash (kept for the selection of this batch), seed-0 hash and id pre-check in
+        # one sweep; ids the pre-check clears break no rule, so the exact check is skipped
+        _, h0, suspects = hash_ids(ids, self.seed, zero=True, check=True, remember=True)
+        problems = id_problems(ids, self.id_column, row0) if suspects else []
         if problems:  # the rule `validate` applies: one home, schemas.validate
             raise SchemaError("; ".join(problems), source=self.source)
-        h0 = hash64(ids, 0)
         self.dups.add(h0)
         fp = h0.copy()
         for i, col in enumerate(self.fingerprint_columns, start=1):
@@ -147,6 +150,8 @@ class Profile:
         local, names = self.strata.encode(batch, row0)
         codes = self._code_of(np.array(names, dtype=object))[local]
         raw = self.size.raw(batch, row0, self.source) if self.size is not None else None
+        if not self.size_totals:
+            raw = None  # checked above; no design quantity reads its sums
         if raw is not None:
             self.score_sum.add(raw)
         s = self._neyman_values(batch, row0) if self.neyman else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from . import kernels
+
 
 def rank_within(codes_sorted: np.ndarray) -> np.ndarray:
     """0-based rank of each element within its run of equal codes (input sorted by code)."""
@@ -32,10 +34,15 @@ class BestK:
 
     def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
               ties: np.ndarray) -> None:
-        mask = (keys <= self.threshold[codes]) & (self.k[codes] > 0)
-        if not mask.any():
+        compiled = kernels.compiled()
+        if compiled is not None:  # the same test in one sweep
+            idx = compiled.admitted(np.ascontiguousarray(codes, np.int64),
+                                    np.ascontiguousarray(keys, np.float64), self.threshold,
+                                    self.k)
+        else:
+            idx = np.flatnonzero((keys <= self.threshold[codes]) & (self.k[codes] > 0))
+        if not idx.size:
             return
-        idx = np.flatnonzero(mask)
         self._parts.append((rows.take(idx), codes[idx], keys[idx], ties[idx]))
         self._size += idx.size
         if self._size > self._budget:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas import SchemaError
-from schemas.io import check_parquet_folder
+from schemas.io import check_parquet_folder, parquet_dataset
+from schemas.storage import identity, is_remote, local_path
 from schemas.validate import as_table
+
+from .kernels.rowfetch import duckdb_rows
 
 DEFAULT_BATCH_ROWS = 1 << 18
 KEY_BITS = 40
@@ -117,6 +121,9 @@ class Piece:
             sizes = [rg.num_rows for rg in self.fragment.row_groups]
             starts = np.r_[0, np.cumsum(sizes)]
             group = np.searchsorted(starts, rows, side="right") - 1
+            fetched = self._take_by_row_number(rows, group, starts, schema)
+            if fetched is not None:
+                return fetched
             parts = []
             for g, batches in self._groups(columns, batch_rows, np.unique(group).tolist()):
                 wanted, at = rows[group == g] - starts[g], 0
@@ -131,6 +138,20 @@ class Piece:
             raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}",
                               source=self.name) from exc
         return pa.concat_tables(parts)
+
+    def _take_by_row_number(self, rows: np.ndarray, group: np.ndarray, starts: np.ndarray,
+                            schema: pa.Schema) -> pa.Table | None:
+        """The rows read by their row numbers in the file (``samplers.kernels.rowfetch``),
+        when every column is in the file and that fetch applies; else None."""
+        fragment = self.fragment
+        if not set(schema.names) <= set(fragment.physical_schema.names):
+            return None  # partition columns come from the path
+        meta = fragment.metadata
+        file_starts = np.r_[0, np.cumsum([meta.row_group(g).num_rows
+                                          for g in range(meta.num_row_groups)])]
+        ids = np.array([rg.id for rg in fragment.row_groups], np.int64)
+        file_rows = file_starts[ids[group]] + (rows - starts[group])
+        return duckdb_rows(fragment.filesystem, fragment.path, meta, file_rows, schema)
 
 
 def _constant(value: object, typ: pa.DataType, n: int) -> pa.Array:
@@ -168,8 +189,14 @@ class Source:
         self._table: pa.Table | None = None
         self._batches: list[pa.RecordBatch] | None = None
         self._fragments: list[tuple[ds.ParquetFileFragment, int, tuple[str, ...]]] | None = None
-        if isinstance(data, str | os.PathLike):
-            path = Path(data)
+        self._uri: str | None = None
+        if is_remote(data):  # object storage: the same rules, read through its filesystem
+            self.name = self._uri = str(data)
+            self._dataset = parquet_dataset(data)
+            self._objects = identity(self._uri)  # before any pass reads them
+            self.schema = self._dataset.schema
+        elif isinstance(data, str | os.PathLike):
+            path = local_path(data) if isinstance(data, str) else Path(data)
             self.name = str(path)
             if not path.exists():
                 raise SchemaError("no such file or directory", source=self.name)
@@ -196,6 +223,12 @@ class Source:
             self.schema = self._batches[0].schema
         else:
             raise SchemaError(f"cannot sample from a {type(data).__name__}", source=name)
+
+    def identity(self) -> dict[str, Any]:
+        """What the manifest records of an object-storage input: each object's URI, ETag (or
+        content hash) and size, so that a redraw can show it read the same bytes; ``{}`` for a
+        local input (its rows' fingerprint identifies it)."""
+        return {"objects": self._objects} if self._uri is not None else {}
 
     @property
     def column_names(self) -> list[str]:

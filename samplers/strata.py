@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from schemas import DesignError, SchemaError
 from schemas.validate import rows_where
 
+from .kernels.memo import recall, store
 from .prn import hash64
 
 MISSING = "(missing)"
@@ -137,7 +138,15 @@ class FittedStrata:
                row0: int = 0) -> tuple[np.ndarray, list[str]]:
         """Stratum of every row as ``(codes, labels)``: ``labels[codes]`` equals
         :meth:`labels`, computed on dictionary indices instead of strings. ``row0`` (the
-        input's row of the batch's first row) numbers the rows of an error."""
+        input's row of the batch's first row) numbers the rows of an error. The codes of
+        the last batch are remembered (the profile and the selection ask for the same one)."""
+        known = recall(self, batch)
+        if known is not None:
+            return known
+        return store(self, batch, self._encode(batch, row0))
+
+    def _encode(self, batch: pa.RecordBatch | pa.Table,
+                row0: int) -> tuple[np.ndarray, list[str]]:
         parts = [_category_codes(batch.column(col)) for col in self.spec.columns]
         if self.spec.bins is not None:
             uniq, inv = np.unique(self._bin_of(batch, row0), return_inverse=True)

@@ -20,6 +20,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import storage
 from .errors import SchemaError
+from .storage import is_remote, local_path
 
 MANIFEST_SUFFIX = ".manifest.json"
 TABLE_SUFFIXES = (".csv", ".parquet", ".json")
@@ -49,8 +52,12 @@ def _first_line(exc: BaseException) -> str:
 
 def check_target(target: str | os.PathLike) -> None:
     """SchemaError unless ``target`` can be written: absent or a regular file, in a folder
-    that exists (or can be made: no part of the path is a file) and is writable."""
-    target = Path(target)
+    that exists (or can be made: no part of the path is a file) and is writable; for an
+    object-storage URI, a bucket that exists and can be reached (:mod:`.storage`)."""
+    if is_remote(target):
+        storage.check_target(target)
+        return
+    target = local_path(target)
     try:
         st = os.stat(target)
     except (FileNotFoundError, NotADirectoryError):
@@ -111,14 +118,46 @@ def _make_folders(folder: Path) -> list[Path]:
     return missing
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask: from ``/proc/self/status`` where Linux shows it (nothing changes),
+    else set and restored at once under a lock."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        status = []
+    shown = [line.split()[1] for line in status if line.startswith("Umask:")]
+    if shown:
+        return int(shown[0], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def file_mode(mode: int | None = None) -> int:
+    """The permission bits a written file gets: ``mode`` when given (0o600 for secrets: key
+    files, tokens), else what ``open()`` would give a new file, ``0o666 & ~umask``."""
+    return mode if mode is not None else 0o666 & ~current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
+    The file gets ``mode`` (e.g. 0o600 for a secret), else the umask's mode for a new file
+    (``0o666 & ~umask``: group-readable under umask 022), not the 600 of the temporary file.
     On any failure (also a ``BaseException`` such as the CLI's SIGTERM) the temporary file and
     any folder made for it are removed; an ``OSError`` becomes a SchemaError naming the target.
+    An object-storage URI's file is made locally and sent when complete (:func:`.storage.staged`).
     """
-    target = Path(target)
+    if is_remote(target):
+        with storage.staged(target) as tmp:
+            yield tmp
+        return
+    target = local_path(target)
     check_target(target)
     made: list[Path] = []
     tmp_path: Path | None = None
@@ -130,8 +169,7 @@ def atomic_path(target: str | os.PathLike, mode: int | None = None) -> Iterator[
             os.close(fd)
             tmp_path = Path(tmp)
             yield tmp_path
-            if mode is not None:
-                os.chmod(tmp_path, mode)
+            os.chmod(tmp_path, file_mode(mode))
             os.replace(tmp_path, target)
         except OSError as exc:
             raise SchemaError(f"cannot write: {_first_line(exc)}", source=str(target)) from exc
@@ -189,7 +227,7 @@ def check_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike |
     """
     out = Path(output)
     where = str(output)
-    check_target(out)
+    check_target(output)
     if suffixes is not None:
         if out.name.endswith(MANIFEST_SUFFIX) and MANIFEST_SUFFIX not in suffixes:
             raise SchemaError(f"a name ending in {MANIFEST_SUFFIX} is a dataset's manifest: "
@@ -197,7 +235,12 @@ def check_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike |
         if out.suffix.lower() not in suffixes:
             raise SchemaError(f"the output must end in {' or '.join(suffixes)} (that is what "
                               f"is written), not {out.suffix or 'no extension'}", source=where)
-    given = [Path(p) for p in inputs if p is not None]
+    inputs = [p for p in inputs if p is not None]
+    if is_remote(output):
+        storage.check_output(output, inputs, MANIFEST_SUFFIX if sidecar else None)
+        return
+    out = local_path(output)  # an object in storage is never a local file: local inputs only
+    given = [local_path(p) for p in inputs if not is_remote(p)]
     protected = [(p, str(p)) for p in given]
     protected += [(_sidecar(p), f"{_sidecar(p)} (the manifest of {p})") for p in given
                   if not p.is_dir()]
@@ -238,9 +281,10 @@ def write_json(target: str | os.PathLike, obj: Any, mode: int | None = None) -> 
     write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", mode=mode)
 
 
-def write_parquet(target: str | os.PathLike, table: pa.Table) -> None:
-    """Atomically write ``table`` to Parquet with fixed settings (byte-reproducible)."""
-    with atomic_path(target) as tmp:
+def write_parquet(target: str | os.PathLike, table: pa.Table, mode: int | None = None) -> None:
+    """Atomically write ``table`` to Parquet with fixed settings (byte-reproducible); ``mode``
+    e.g. 0o600 for secrets (an answer key)."""
+    with atomic_path(target, mode=mode) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=True,
                        store_schema=True)
 
@@ -267,36 +311,27 @@ def _hive_keys(relative: Path) -> dict[str, str]:
     return dict(part.split("=", 1) for part in relative.parent.parts if "=" in part)
 
 
-def _parquet_files(root: Path) -> list[Path]:
-    """The files a pyarrow dataset of ``root`` reads (names starting with '.' or '_' left
-    out, as pyarrow does), in its order."""
-    out = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        out += [Path(folder) / f for f in sorted(files) if not f.startswith((".", "_"))]
-    return sorted(out)
-
-
 def check_parquet_folder(root: str | os.PathLike) -> None:
     """The rules every reader of a directory of Parquet files applies (SchemaError naming the
     file and column at fault): every file reads, has exactly the first file's columns with the
-    same types, and no hive partition key repeats a column of its file."""
-    root = Path(root)
+    same types, and no hive partition key repeats a column of its file. ``root`` may be an
+    object-storage prefix (``s3://bucket/catalogue/``)."""
+    fs, root, files, named = storage.parquet_files(root)
     first: tuple[Path, pa.Schema] | None = None
-    for path in _parquet_files(root):
+    for path in files:
         try:
-            schema = pq.read_schema(path)
+            schema = pq.read_schema(str(path), filesystem=fs)
         except _READ_ERRORS as exc:
             raise SchemaError(f"cannot read Parquet: {_first_line(exc)}; remove or replace the "
-                              f"file", source=str(path)) from None
+                              f"file", source=str(named[path])) from None
         keys = _hive_keys(path.relative_to(root))
         clash = [k for k in keys if k in schema.names]
         if clash:
             raise SchemaError(f"the hive partition folder {clash[0]}={keys[clash[0]]} repeats "
                               f"the file's column {clash[0]!r}; drop the column from the files "
-                              f"or rename the folders", source=str(path))
+                              f"or rename the folders", source=str(named[path]))
         if first is None:
-            first = (path, schema)
+            first = (named[path], schema)
             continue
         name, ref = first
         missing = [c for c in ref.names if c not in schema.names]
@@ -306,17 +341,22 @@ def check_parquet_folder(root: str | os.PathLike) -> None:
                 (" and " if missing and extra else "") + \
                 (f"has column(s) {extra} that {name} lacks" if extra else "")
             raise SchemaError(f"schema disagrees with {name}: {what}; rewrite the files with "
-                              f"one schema", source=str(path))
+                              f"one schema", source=str(named[path]))
         for field in schema:
             want = ref.field(field.name).type
             if field.type != want:
                 raise SchemaError(f"schema disagrees with {name}: column {field.name!r} is "
                                   f"{field.type} here but {want} there; rewrite the file with "
-                                  f"the dataset's schema", source=str(path))
+                                  f"the dataset's schema", source=str(named[path]))
 
 
 def _checked(path: Path) -> bool:
     """Whether ``path`` is a folder, after the checks of :func:`parquet_dataset`."""
+    if is_remote(path):
+        folder = storage.kind(path) == "folder"
+        if folder:
+            check_parquet_folder(path)
+        return folder
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -336,24 +376,24 @@ def parquet_dataset(path: str | os.PathLike):
     SchemaError naming it."""
     import pyarrow.dataset as ds
 
-    path = Path(path)
-    _checked(path)
+    fs, where = storage.resolve(path) if is_remote(path) else (None, local_path(path))
+    _checked(path if fs is not None else where)
     try:
-        return ds.dataset(path, format="parquet", partitioning="hive")
+        return ds.dataset(where, filesystem=fs, format="parquet", partitioning="hive")
     except _READ_ERRORS as exc:
         raise SchemaError(f"cannot read Parquet: {_first_line(exc)}", source=str(path)) from None
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
     """Read a Parquet file or directory (the rules of :func:`parquet_dataset`), turning I/O and
-    format failures into SchemaError."""
-    path = Path(path)
+    format failures into SchemaError; ``path`` may be an object-storage URI."""
+    fs, where = storage.resolve(path) if is_remote(path) else (None, local_path(path))
     try:
-        if _checked(path):
+        if _checked(path if fs is not None else where):
             import pyarrow.dataset as ds
 
-            return ds.dataset(path, format="parquet", partitioning="hive").to_table(
-                columns=columns)
-        return pq.read_table(path, columns=columns)
+            return ds.dataset(where, filesystem=fs, format="parquet",
+                              partitioning="hive").to_table(columns=columns)
+        return pq.read_table(where, columns=columns, filesystem=fs)
     except _READ_ERRORS as exc:
         raise SchemaError(f"cannot read Parquet: {_first_line(exc)}", source=str(path)) from exc

@@ -22,8 +22,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import storage
 from .errors import SchemaError
 from .io import write_json, write_parquet
+from .storage import is_remote, local_path
 
 METADATA_KEY = b"audit_curation.manifest"
 
@@ -69,9 +71,12 @@ class Manifest:
         return replace(self, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
-def sidecar_path(path: str | os.PathLike) -> Path:
-    """``data/x.parquet`` → ``data/x.manifest.json``."""
-    p = Path(path)
+def sidecar_path(path: str | os.PathLike) -> Path | str:
+    """``data/x.parquet`` → ``data/x.manifest.json`` (a URI stays a URI: ``s3://b/x.parquet``
+    → ``s3://b/x.manifest.json``)."""
+    if is_remote(path):
+        return str(path).removesuffix(".parquet") + ".manifest.json"
+    p = local_path(path)
     return p.with_name(p.name.removesuffix(".parquet") + ".manifest.json")
 
 
@@ -85,14 +90,32 @@ def write_with_manifest(path: str | os.PathLike, table: pa.Table, manifest: Mani
 
 
 def read_manifest(path: str | os.PathLike) -> Manifest:
-    """The manifest stored in a Parquet file's metadata."""
-    if not Path(path).is_file():
+    """The manifest stored in a Parquet file's (or object's) metadata."""
+    fs, where = storage.resolve(path) if is_remote(path) else (None, local_path(path))
+    if fs is None and not where.is_file():
         raise SchemaError("no such file", source=str(path))
     try:
-        meta = pq.read_schema(path).metadata or {}
+        meta = pq.read_schema(str(where), filesystem=fs).metadata or {}
     except (OSError, pa.ArrowInvalid) as exc:
         raise SchemaError(f"cannot read Parquet metadata: {exc}", source=str(path)) from exc
     if METADATA_KEY not in meta:
         raise SchemaError("no audit-curation manifest in the Parquet metadata "
                           "(was it written by `curate sample`?)", source=str(path))
     return Manifest.from_dict(json.loads(meta[METADATA_KEY]))
+
+
+def find_uri_manifest(uri: str) -> tuple[Manifest | None, str]:
+    """(manifest, where it came from) of a table in object storage: the Parquet object's
+    metadata, else the sidecar object ``<name>.manifest.json`` beside it; else (None, 'none')."""
+    if str(uri).endswith(".parquet") and storage.kind(uri) == "file":
+        fs, where = storage.resolve(uri)
+        if METADATA_KEY in (pq.read_schema(where, filesystem=fs).metadata or {}):
+            return read_manifest(uri), "Parquet metadata"
+    side = sidecar_path(uri)
+    data = storage.read_bytes(side)
+    if data is None:
+        return None, "none"
+    try:
+        return Manifest.from_dict(json.loads(data)), side
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"not a manifest: {exc}", source=side) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 import pyarrow as pa
 
@@ -9,7 +11,8 @@ from curation.estimation import estimate_table
 from curation.estimation.inputs import load_population, load_sample, load_totals
 from curation.estimation.intervals import METHODS
 from curation.estimation.misclassification import gold_rates
-from schemas.io import TABLE_SUFFIXES, check_output, read_parquet, write_table
+from curation.estimation.predictions import MODEL_METADATA_KEY, load_assist, model_sidecar
+from schemas.io import TABLE_SUFFIXES, check_output, read_parquet, write_json, write_table
 
 from .checks import LEVEL
 
@@ -44,7 +47,8 @@ def _fmt(df) -> str:
 @click.option("--calibrate", "totals_path", type=click.Path(),
               help="CSV of known counts (column, level, total) to rake the weights to.")
 @click.option("--population", "population_path", type=click.Path(),
-              help="Population Parquet (catalogue or impressions): the domains' sizes N_d.")
+              help="Population Parquet (catalogue or impressions): the domains' sizes N_d; "
+                   "with --pred-col, every unit's prediction (GREG per sampling stratum).")
 @click.option("--accept-unsampled", is_flag=True,
               help="Estimate although strata were allocated no unit ('all' then covers the "
                    "sampled strata only; recorded in the output).")
@@ -63,18 +67,36 @@ def _fmt(df) -> str:
               help="Labels Parquet holding the gold units' annotations (with --gold-labels).")
 @click.option("--gold-by", metavar="COL",
               help="Error rates per group: a column of both DATA and the gold truth.")
+@click.option("--pred-col", "pred_cols", multiple=True, metavar="Y=COL",
+              help="A model's prediction (a probability from 0 to 1, or a 0/1 label) of label Y in "
+                   "column COL (COL alone with one --y): adds model-assisted rows.")
+@click.option("--predictions", "predictions_path", type=click.Path(),
+              help="Predictions table (Parquet or CSV) keyed by unit_id, instead of columns "
+                   "of DATA / --population / --phase1.")
+@click.option("--phase1", "phase1_path", type=click.Path(),
+              help="The phase-1 sample DATA (phase 2, labeled by people) was drawn from: "
+                   "two-phase estimation.")
+@click.option("--model-name", help="The model's name, recorded with the estimates.")
+@click.option("--model-version", help="The model's version, recorded with the estimates.")
 def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None, level: float,
                  ci: str, kind: str | None, manifest_path: str | None,
                  totals_path: str | None, population_path: str | None,
                  accept_unsampled: bool, nonresponse_by: str | None,
                  nonresponse_model: str | None, nonresponse_warn: float,
-                 gold_path: str | None, labels_path: str | None, gold_by: str | None) -> None:
+                 gold_path: str | None, labels_path: str | None, gold_by: str | None,
+                 pred_cols: tuple[str, ...], predictions_path: str | None,
+                 phase1_path: str | None, model_name: str | None,
+                 model_version: str | None) -> None:
     """Estimate totals, means and proportions of labeled sample DATA with honest intervals."""
     if (gold_path is None) != (labels_path is None) or (gold_by and not gold_path):
         raise click.UsageError("--gold-labels and --labels go together (and --gold-by needs "
                                "them)")
-    check_output(output, [data, manifest_path, totals_path, population_path, gold_path,
-                          labels_path], suffixes=TABLE_SUFFIXES)
+    inputs = [data, manifest_path, totals_path, population_path, gold_path, labels_path,
+              predictions_path, phase1_path]
+    check_output(output, inputs, suffixes=TABLE_SUFFIXES)
+    assisted = bool(pred_cols or predictions_path or phase1_path or model_name or model_version)
+    if assisted and not output.lower().endswith(".parquet"):
+        check_output(model_sidecar(output), inputs + [output])
     df, manifest, origin = load_sample(data, manifest_path)
     gold = None
     if gold_path:
@@ -83,14 +105,27 @@ def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None
                           sample_ids=df["unit_id"] if "unit_id" in df.columns else None,
                           sources=(gold_path, labels_path))
     totals = load_totals(totals_path) if totals_path else None
-    population = load_population(population_path, domain) if population_path else None
+    population = load_population(population_path, domain) \
+        if population_path and (domain or not assisted) else None
+    assist = design = None
+    if assisted:
+        assist, design, manifest = load_assist(
+            df, manifest, list(ys), pred_cols, predictions_path, population_path, phase1_path,
+            model_name, model_version, data)
     table = estimate_table(df, list(ys), domain=domain, level=level, ci=ci, manifest=manifest,
                            kind=kind, totals=totals, population=population,
                            accept_unsampled=accept_unsampled, nonresponse_by=nonresponse_by,
                            nonresponse_model=nonresponse_model,
                            nonresponse_warn=nonresponse_warn, gold=gold, gold_by=gold_by,
-                           source=data)
-    write_table(output, pa.Table.from_pandas(table, preserve_index=False))
+                           source=data, assist=assist, design=design)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    model = table.attrs.get("model")
+    if model is not None and output.lower().endswith(".parquet"):
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                               MODEL_METADATA_KEY: json.dumps(model).encode()})
+    write_table(output, arrow)
+    if model is not None and not output.lower().endswith(".parquet"):
+        write_json(model_sidecar(output), model)
     a = table.attrs
     click.echo(f"design: {a['design']} ({a['basis']}; manifest: {origin}); "
                f"{a['respondents']} of {a['sampled']} units responded; intervals: "
@@ -110,10 +145,23 @@ def estimate_cmd(data: str, output: str, ys: tuple[str, ...], domain: str | None
         click.echo(f"annotator error of {name} (final label vs {r['positives']} positive and "
                    f"{r['negatives']} negative gold units): sensitivity {r['sensitivity']:.3f}, "
                    f"specificity {r['specificity']:.4f}; see proportion_adjusted rows")
+    if model is not None:
+        _echo_model(model)
     for line in a["warnings"]:
         click.echo(f"warning: {line}", err=True)
     click.echo(_fmt(table))
     click.echo(f"wrote {output} ({len(table)} rows)")
+
+
+def _echo_model(model: dict) -> None:
+    """The model, and per label its correlation with people's labels and λ per stratum."""
+    who = " ".join(str(v) for v in (model["model_name"], model["model_version"]) if v)
+    click.echo(f"model: {who or '(unnamed)'}; predictions from {model['predictions']}; rows "
+               f"with estimator = model_assisted are calibrated on them")
+    for y, r in model["labels"].items():
+        lam = ", ".join(f"{h} {v:.3g}" for h, v in list(r["lambda"].items())[:12])
+        click.echo(f"  {y} ~ {model['pred_cols'][y]}: correlation {r['correlation']:.3f}; "
+                   f"power tuning λ per stratum: {lam}")
 
 
 COMMANDS = [estimate_cmd]

@@ -6,6 +6,11 @@ no temporary file is left) and one line, exit 128 + the signal; any other except
 one line ``Error: internal error (ValueError: ...); details in <log>`` with the traceback in a
 mode-600 log under ``$XDG_STATE_HOME/audit-curation/`` (``~/.local/state/audit-curation/``),
 made only then. ``curate --verbose`` prints the traceback instead.
+
+Commands load on use (click's lazy-group pattern): :data:`COMMAND_MODULES` names each command's
+module and short help, so ``curate --help`` and ``curate --version`` import no command module
+(nor numpy, pandas or pyarrow) and answer in a few tens of milliseconds; a command's module is
+imported when that command runs or its own ``--help`` is asked.
 """
 
 from __future__ import annotations
@@ -15,12 +20,57 @@ import signal
 import sys
 import traceback
 from datetime import UTC, datetime
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
 
-from samplers.base import package_version
-from schemas import CurationError
+#: ``{command: (module of curation.cli defining it, its short help)}``: what ``curate --help``
+#: lists without importing anything. tests/test_cli_startup.py checks it against the modules'
+#: ``COMMANDS`` (a command missing here, or a short help out of date, fails there).
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "agreement": ("studio", "Krippendorff's alpha and pairwise Cohen's kappa per label field of "
+                            "LABELS, over the units with two or more counted votes."),
+    "build": ("build", "Join SAMPLE with its pulled LABELS through adjudication: one row per "
+                       "sampled unit."),
+    "compare": ("compare", "Estimate each label in WAVE_A and WAVE_B (curated datasets, or --rev "
+                           "A --rev B of --dataset) and the change B − A, its variance "
+                           "including the covariance of the units both waves share; or, with "
+                           "--did, the intervention effect."),
+    "demo": ("demo", "Run a whole audit in WORKDIR (audit-demo if not given): data, samples, "
+                     "Label Studio, SIMULATED annotators, pull, adjudication, estimates vs the "
+                     "hidden truth, report, DVC version."),
+    "demo-data": ("data", "Generate a synthetic catalogue, recommendation log and hidden truth "
+                          "in OUTDIR."),
+    "estimate": ("estimate", "Estimate totals, means and proportions of labeled sample DATA with "
+                             "honest intervals."),
+    "get": ("versions", "Export PATH as it was at REV (from the DVC cache or remote), "
+                        "atomically, after checking its bytes against the md5 DVC recorded."),
+    "plan": ("plan", "How many labels for a CI half-width MARGIN on a prevalence near P, per "
+                     "design."),
+    "pull": ("studio", "Append every annotation not yet in OUTPUT (edits as new versions; "
+                       "nothing deleted)."),
+    "push": ("studio", "Push SAMPLE as blinded tasks; each unit exactly once, however often it "
+                       "is run."),
+    "report": ("report", "Write an HTML report (plots embedded; PNG, CSV and JSON beside it)."),
+    "reproduce": ("versions", "Redraw REV's samples from REV's params and inputs; REPRODUCED or "
+                              "what differs."),
+    "sample": ("sample", "Draw a sample of INPUT (Parquet file or directory) and write it to "
+                         "OUTPUT; with --phase2-of, a phase-2 subsample of that phase-1 "
+                         "sample."),
+    "studio": ("studio", "Start, stop or check a local Label Studio server (SQLite, "
+                         "127.0.0.1)."),
+    "trend": ("trend", "Estimate each label at every tagged version holding DATASET (tags by "
+                       "commit date, read through DVC without checkout); the series, a figure, "
+                       "a `dvc plots` file, and the groups whose change since the previous wave "
+                       "is flagged at the false-discovery rate --fdr."),
+    "validate": ("data", "Check the Parquet file or directory PATH against the KIND data "
+                         "contract and, for a sample or curated dataset, against its manifest's "
+                         "content hash; list every problem."),
+    "versions": ("versions", "List the revisions that changed a sample or curated dataset (tags "
+                             "first)."),
+}
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -39,6 +89,14 @@ class OneLine(click.ClickException):
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(" ".join(str(message).splitlines()))
         self.exit_code = exit_code
+
+
+def package_version() -> str:
+    """audit-curation's version from its installed metadata (not ``samplers``: numpy)."""
+    try:
+        return version("audit-curation")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def _raise_stopped(signum, _frame) -> None:
@@ -99,10 +157,88 @@ class PlainDefault(click.Option):
         return extra
 
 
+class LoadingCommands(dict):
+    """A group's ``commands`` for code that walks them (``cli.commands.items()`` in a test or a
+    docs generator): every command of :data:`COMMAND_MODULES` is loaded first, so none is
+    missed. The group itself reads it through ``dict``'s own methods, which load nothing."""
+
+    def __init__(self, group: CurateGroup, commands: dict):
+        super().__init__(commands)
+        self._group = group
+
+    def _all(self) -> None:
+        for name in COMMAND_MODULES:
+            self._group.get_command(None, name)
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._all()
+        return super().__len__()
+
+    def __contains__(self, name) -> bool:
+        return name in COMMAND_MODULES or super().__contains__(name)
+
+    def __getitem__(self, name):
+        return self._group.get_command(None, name) or super().__getitem__(name)
+
+    def get(self, name, default=None):
+        return self._group.get_command(None, name) or default
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+
 class CurateGroup(click.Group):
-    """Turns every failure into ``Error: <one line>`` and a non-zero exit code."""
+    """Turns every failure into ``Error: <one line>`` and a non-zero exit code; loads the
+    commands of :data:`COMMAND_MODULES` on first use."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commands = LoadingCommands(self, self.commands)
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*COMMAND_MODULES, *dict.keys(self.commands)})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if not dict.__contains__(self.commands, cmd_name) and cmd_name in COMMAND_MODULES:
+            module = import_module(f"{__package__}.{COMMAND_MODULES[cmd_name][0]}")
+            for command in getattr(module, "COMMANDS", []):
+                if command.name == cmd_name:
+                    _plain_defaults(command)
+                    self.add_command(command)
+        return dict.get(self.commands, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from :data:`COMMAND_MODULES` (nothing imported)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = dict.get(self.commands, name) or click.Command(
+                name, help=COMMAND_MODULES[name][1])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
+        from schemas import CurationError  # loaded with the command anyway; not for --help
+
         try:
             return super().invoke(ctx)
         except CurationError as exc:
@@ -128,20 +264,6 @@ def cli(verbose: bool) -> None:
     recommendations: sample, review in Label Studio, estimate, version with DVC."""
 
 
-def _register() -> None:
-    """Add the ``COMMANDS`` of every module of this package (one module per verb group)."""
-    import importlib
-    import pkgutil
-
-    from curation import cli as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", []):
-            cli.add_command(command)
-            _plain_defaults(command)
-
-
 def _plain_defaults(command: click.Command) -> None:
     """Every default in --help one way: ``[default: ...]`` (the group's ``show_default``
     shows the static ones; :class:`PlainDefault` the descriptive ones)."""
@@ -150,9 +272,6 @@ def _plain_defaults(command: click.Command) -> None:
             param.__class__ = PlainDefault
     for sub in getattr(command, "commands", {}).values():
         _plain_defaults(sub)
-
-
-_register()
 
 
 def main() -> None:

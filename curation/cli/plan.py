@@ -36,11 +36,30 @@ from .checks import LEVEL, OPEN_UNIT
 @click.option("--domain", help="Population column whose smallest group must also meet "
               "--domain-margin.")
 @click.option("--domain-margin", type=OPEN_UNIT, help="CI half-width wanted for that group.")
+@click.option("--pred-col", help="Model prediction column (0/1 label or probability) of the "
+              "pilot (and of --population): plan with the model (GREG, strata on the model, "
+              "two-phase).")
+@click.option("--cost-human", type=click.FloatRange(0, min_open=True), default=1.0,
+              show_default=True, help="Cost of one human label (with --pred-col).")
+@click.option("--cost-model", type=click.FloatRange(0), default=0.01, show_default=True,
+              help="Cost of one model label (with --pred-col).")
 def plan_cmd(margin: float, p: float | None, pilot: str | None, y: str, level: float,
              ci: str, population: str | None, score: str | None, mixture: float,
              strata: str | None, bins: str | None, n_bins: int, allocation: str,
-             min_per_stratum: int, domain: str | None, domain_margin: float | None) -> None:
+             min_per_stratum: int, domain: str | None, domain_margin: float | None,
+             pred_col: str | None, cost_human: float, cost_model: float) -> None:
     """How many labels for a CI half-width MARGIN on a prevalence near P, per design."""
+    if pred_col is not None:
+        given = [o for o, v in (("--p", p), ("--score", score), ("--strata", strata),
+                                ("--bins", bins), ("--domain", domain)) if v is not None]
+        if pilot is None:
+            raise click.UsageError("--pred-col needs a labeled --pilot (its label and the "
+                                   "model's prediction say how informative the model is)")
+        if given:
+            raise click.UsageError(f"{', '.join(given)} cannot go with --pred-col (it plans "
+                                   f"from the pilot and the model's prediction)")
+        return _model_plan(margin, pilot, y, pred_col, level, ci, population, n_bins, mixture,
+                           cost_human, cost_model)
     from curation.estimation.planning import check_request, load_pilot, plan_population
     from samplers.strata import Strata
     from schemas.io import read_parquet
@@ -98,6 +117,38 @@ def _check_columns(df, source: str, strata, bins, score) -> None:
     if problems:
         raise SchemaError(problems + [f"the population has {list(df.columns)[:12]}"],
                           source=source)
+
+
+def _model_plan(margin: float, pilot: str, y: str, pred_col: str, level: float, ci: str,
+                population: str | None, n_bins: int, mixture: float, cost_human: float,
+                cost_model: float) -> None:
+    """``curate plan --pred-col``: how informative the model is, and the plans with it."""
+    from curation.estimation.planning.assisted import plan_table, plan_with_model, summary_lines
+    from curation.estimation.planning.informative import load_model_pilot, population_predictions
+    from schemas.io import read_parquet
+
+    mp = load_model_pilot(pilot, y, pred_col)
+    f = None
+    if population is not None:
+        pop = read_parquet(population, columns=None).to_pandas()
+        f = population_predictions(pop, pred_col, population)
+    plans = plan_with_model(mp, margin, level, ci, f, cost_human, cost_model, n_bins, mixture)
+    click.echo(f"pilot {pilot}: p = {mp.p:.4g} (SE {mp.pilot.estimate.se:.2g}) from n = "
+               f"{mp.pilot.n} labeled units ({mp.pilot.kind} design)")
+    for line in summary_lines(mp):
+        click.echo(line)
+    N = f.size if f is not None else round(mp.N)
+    click.echo(f"labels for ±{margin:g} at {level:g} on p = {mp.p:.4g}, N = {N} "
+               f"({'population' if f is not None else 'the pilot weights'}); cost per label: "
+               f"human {cost_human:g}, model {cost_model:g}")
+    table = plan_table(plans, cost_human, cost_model)
+    for group, rows in table.groupby("group", sort=False):
+        click.echo(f"  {group}:")
+        for r in rows.itertuples():
+            click.echo(f"    {r.design:<36}{r.human:>8} human{r.model:>9} model  cost "
+                       f"{r.cost:>10.6g}  [{r.lo:.4g}, {r.hi:.4g}] ±{r.half_width:.4g}  "
+                       f"saves {r.labels_saved} labels, cost {r.cost_saved:.6g}"
+                       f"{'  (' + r.note + ')' if r.note else ''}")
 
 
 COMMANDS = [plan_cmd]

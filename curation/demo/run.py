@@ -11,6 +11,7 @@ estimate beside it: the only place where the truth is looked at.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -221,12 +222,35 @@ def _audit(workdir: Path, env: dict, conn: Connection, seed: int,
     _sh(workdir, env, "dvc", "push", "-q")
     comparison = compare(workdir, audits)
     _print_comparison(comparison, echo)
+    _print_model(workdir, comparison, echo)
     return DemoResult(workdir, workdir / "data/reports/audit/report.html", conn.url, tag,
                       comparison)
 
 
 def _categories(conn: Connection, project: str) -> list[str]:
     return project_categories(require_project(client(conn), conn, project).label_config)
+
+
+def _print_model(workdir: Path, comparison: pd.DataFrame, echo: Callable[[str], None]) -> None:
+    """The report's model-assisted estimate of ``sensitive`` (the SIMULATED model's labels
+    with the people's) beside the people-only one and the hidden truth."""
+    path = workdir / "data/reports/audit/metrics.json"
+    model = json.loads(path.read_text()).get("model", {}) if path.exists() else {}
+    if not model:
+        return
+    echo("\nWith the SIMULATED model label (report: 'How does the model compare with people?')")
+    truth = comparison[comparison["domain"] == "all"].set_index("audit")["truth"]
+    for name, parts in model.items():
+        e = (parts.get("estimates") or {}).get("sensitive")
+        audit = name.removesuffix("_curated")
+        if not e or audit not in truth:
+            continue
+        worth = e.get("effective_labels")
+        echo(f"  {audit:<10} people only {e['people_only']:7.2%} [{e['people_only_ci_low']:7.2%}, "
+             f"{e['people_only_ci_high']:7.2%}]  with the model {e['with_model']:7.2%} "
+             f"[{e['with_model_ci_low']:7.2%}, {e['with_model_ci_high']:7.2%}]  truth "
+             f"{truth[audit]:7.2%}" + (f"  ({e['labels']} labels worth {worth:.0f})"
+                                       if worth is not None else ""))
 
 
 def _print_comparison(table: pd.DataFrame, echo: Callable[[str], None]) -> None:

@@ -2,8 +2,9 @@
 
 Tracks and podcast episodes with long-tail popularity, skewed markets, languages and genres (some
 groups small), creator groups, release years, an explicit flag, a hidden sensitive-content truth
-(written apart, in ``truth.parquet``) and a ``risk_score`` that is an informative but imperfect
-classifier score of it; impressions with popularity bias, positions, surfaces, markets and user
+(written apart, in ``truth.parquet``), a ``risk_score`` that is an informative but imperfect
+classifier score of it and a SIMULATED model label per category (``model_<field>_simulated``,
+:mod:`curation.demo.model`); impressions with popularity bias, positions, surfaces, markets and user
 age bands (including under-18).
 """
 
@@ -16,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from schemas.io import write_parquet
+
+from .model import model_columns, model_fields
 
 MARKETS = np.array(["US", "BR", "DE", "GB", "MX", "SE", "JP", "IN", "NG", "IS"])
 MARKET_P = np.array([0.30, 0.15, 0.12, 0.10, 0.08, 0.07, 0.07, 0.06, 0.04, 0.01])
@@ -163,6 +166,17 @@ def make_recommendations(catalogue: pa.Table, n_impressions: int,
     })
 
 
+def with_model(catalogue: pa.Table, truth: pa.Table, seed: int) -> pa.Table:
+    """The catalogue with the simulated model's probability columns appended (its own random
+    stream: the other columns are unchanged)."""
+    sensitive = truth.column("sensitive").to_numpy(zero_copy_only=False)
+    category = np.asarray(truth.column("category").to_pylist(), dtype=object)
+    columns = model_columns(sensitive, category, CATEGORIES, seed)
+    for field in model_fields(columns):
+        catalogue = catalogue.append_column(field, columns[field.name])
+    return catalogue
+
+
 def generate(outdir: str | Path, items: int = 20_000, impressions: int = 100_000,
              seed: int = 0) -> DemoData:
     """Write ``catalogue.parquet``, ``recommendations.parquet`` and ``truth.parquet``."""
@@ -170,6 +184,7 @@ def generate(outdir: str | Path, items: int = 20_000, impressions: int = 100_000
     rng = np.random.default_rng(seed)
     catalogue, truth = make_catalogue(items, rng)
     recs = make_recommendations(catalogue, impressions, rng)
+    catalogue = with_model(catalogue, truth, seed)
     out = DemoData(outdir / "catalogue.parquet", outdir / "recommendations.parquet",
                    outdir / "truth.parquet")
     write_parquet(out.catalogue, catalogue)

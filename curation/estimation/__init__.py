@@ -30,9 +30,11 @@ from .misclassification import (
 from .missingness import domain_rates, worst_case_bounds
 from .model_assisted import greg, power_tuning, prediction_totals
 from .nonresponse import adjust, cell_codes, respondents
+from .predictions import Assist, Model, load_assist, parse_pred_cols, read_predictions
 from .propensity import propensity_adjust
 from .survey_design import SurveyDesign, recognise
 from .tidy import COLUMNS, estimate_table
+from .two_phase import TwoPhaseDesign, calibrate_phase2, two_phase_design
 
 __all__ = [
     "COLUMNS", "Adjusted", "ErrorRates", "Estimate", "SurveyDesign", "adjust",
@@ -42,4 +44,6 @@ __all__ = [
     "prediction_totals", "propensity_adjust", "proportion_interval", "ratio", "recognise",
     "respondents", "rogan_gladen", "t_interval", "wilson",
     "worst_case_bounds",
+    "Assist", "Model", "TwoPhaseDesign", "calibrate_phase2", "load_assist", "parse_pred_cols",
+    "read_predictions", "two_phase_design",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .survey_design import SurveyDesign
 
@@ -56,7 +56,7 @@ def _mask(design: SurveyDesign, domain: np.ndarray | None) -> np.ndarray:
 
 
 def _srs_var_of_mean(design: SurveyDesign, y: np.ndarray, d: np.ndarray) -> float:
-    """R's ``svyvar(y) · (N̂ - n)/(N̂ n)`` over the domain's units."""
+    """R's ``svyvar(y) · (N̂ - n)/(N̂ n)`` over the domain's units (``d``: mask or indices)."""
     w = design.weight[d]
     n = w.size
     if n < 2:
@@ -68,16 +68,17 @@ def _srs_var_of_mean(design: SurveyDesign, y: np.ndarray, d: np.ndarray) -> floa
     return float(s2 * (N - n) / (N * n)) if n < N else float("nan")
 
 
-def _finish(design: SurveyDesign, est: float, var: float, d: np.ndarray,
+def _finish(design: SurveyDesign, est: float, var: float, d: np.ndarray, units: np.ndarray,
             vsrs: float, y: np.ndarray) -> Estimate:
-    w = design.weight[d]
+    """The Estimate of domain ``d`` (mask), whose ``units`` (indices) have values ``y``."""
+    w = design.weight[units]
     with np.errstate(invalid="ignore", divide="ignore"):
         deff = var / vsrs if np.isfinite(vsrs) and vsrs > 0 else float("nan")
     kish = float(w.sum() ** 2 / np.dot(w, w)) if w.size else 0.0
-    return Estimate(float(est), float(var), int(d.sum()), design.df(d), float(deff),
+    return Estimate(float(est), float(var), int(units.size), design.df(d), float(deff),
                     float(w.sum()), kish, _max_weight(w),
-                    int(np.count_nonzero(y[d])), _max_weight(w[y[d] != 0]),
-                    lighter_positives(w, y[d]))
+                    int(np.count_nonzero(y)), _max_weight(w[y != 0]),
+                    lighter_positives(w, y))
 
 
 def lighter_positives(w: np.ndarray, y: np.ndarray) -> float:
@@ -86,10 +87,24 @@ def lighter_positives(w: np.ndarray, y: np.ndarray) -> float:
     NaN for a non-binary ``y`` or when either group is empty."""
     if y.size == 0 or not np.isin(y, (0.0, 1.0)).all():
         return float("nan")
-    pos, neg = w[y == 1.0], w[y == 0.0]
-    if not pos.size or not neg.size or np.ptp(w) == 0:
+    pos = y == 1.0
+    n1 = int(np.count_nonzero(pos))
+    n2 = y.size - n1
+    if not n1 or not n2 or np.ptp(w) == 0:
         return float("nan")
-    return float(stats.mannwhitneyu(pos, neg, alternative="less").pvalue)
+    values, inverse, t = np.unique(w, return_inverse=True, return_counts=True)
+    if (n1 <= 8 or n2 <= 8) and t.max() == 1:  # scipy's exact distribution
+        return float(stats.mannwhitneyu(w[pos], w[~pos], alternative="less").pvalue)
+    # scipy's asymptotic p-value, term for term (average ranks are half-integers: the sums are
+    # exact, so the result is the same to the bit), without its per-call overhead (~1 ms)
+    ranks = np.cumsum(t) - (t - 1) / 2.0
+    U2 = n1 * n2 - (float(ranks[inverse[pos]].sum()) - n1 * (n1 + 1) / 2)
+    t = t.astype(np.float64)
+    n = n1 + n2
+    s = np.sqrt(n1 * n2 / 12 * ((n + 1) - np.sum(t ** 3 - t) / (n * (n - 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (U2 - n1 * n2 / 2 - 0.5) / s
+    return float(np.clip(special.ndtr(-z), 0.0, 1.0))
 
 
 def _max_weight(w: np.ndarray) -> float:
@@ -100,11 +115,12 @@ def ht_total(design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None = No
     """Horvitz–Thompson total ``Σ w y`` over the domain, with its design variance."""
     y = np.asarray(y, np.float64)
     d = _mask(design, domain)
-    x = design.weight * np.where(d, y, 0.0)
-    var = design.variance(x)
-    N = design.weight[d].sum()
-    vsrs = _srs_var_of_mean(design, y, d) * N ** 2
-    return _finish(design, x.sum(), var, d, vsrs, y)
+    units = np.flatnonzero(d)  # the domain's units: every step below costs n_d, not n
+    x = design.weight[units] * y[units]
+    var = design.domain_variance(units, x)
+    N = design.weight[units].sum()
+    vsrs = _srs_var_of_mean(design, y, units) * N ** 2
+    return _finish(design, x.sum(), var, d, units, vsrs, y[units])
 
 
 def hajek_mean(design: SurveyDesign, y: np.ndarray,
@@ -129,17 +145,17 @@ def ratio(design: SurveyDesign, y: np.ndarray, x: np.ndarray,
     y = np.asarray(y, np.float64)
     x = np.asarray(x, np.float64)
     d = _mask(design, domain)
-    w = design.weight
-    X = np.dot(w[d], x[d])
-    R = np.dot(w[d], y[d]) / X
-    z = np.where(d, (y - R * x) / X, 0.0)
-    var = design.variance(w * z)
-    if np.all(x[d] == 1.0):
-        vsrs = _srs_var_of_mean(design, y, d)
+    units = np.flatnonzero(d)  # the domain's units: every step below costs n_d, not n
+    w, yd, xd = design.weight[units], y[units], x[units]
+    X = np.dot(w, xd)
+    R = np.dot(w, yd) / X
+    var = design.domain_variance(units, w * ((yd - R * xd) / X))
+    if np.all(xd == 1.0):
+        vsrs = _srs_var_of_mean(design, y, units)
     else:
-        xbar = X / w[d].sum()
-        vsrs = _srs_var_of_mean(design, y - R * x, d) / xbar ** 2
-    return _finish(design, R, var, d, vsrs, y)
+        xbar = X / w.sum()
+        vsrs = _srs_var_of_mean(design, y - R * x, units) / xbar ** 2
+    return _finish(design, R, var, d, units, vsrs, yd)
 
 
 def linear_combination(design: SurveyDesign, parts: list[tuple[float, Estimate, np.ndarray]],

@@ -19,7 +19,8 @@ import pyarrow as pa
 
 from schemas import Manifest, SchemaError, content_hash, read_manifest, sidecar_path
 from schemas.io import read_parquet
-from schemas.manifest import METADATA_KEY
+from schemas.manifest import METADATA_KEY, find_uri_manifest
+from schemas.storage import is_remote
 from schemas.validate import rows_where
 
 
@@ -30,7 +31,14 @@ def load_sample(path: str | Path, manifest_path: str | Path | None = None,
     The manifest is, in order: ``manifest_path`` (a ``*.manifest.json``), the Parquet
     metadata of ``path``, the sidecar ``<name>.manifest.json`` beside it; else None, and
     :func:`curation.estimation.survey_design.recognise` infers the design from the weights.
+    ``path`` may be an object-storage URI (``s3://bucket/labeled.parquet``).
     """
+    if is_remote(path):
+        table = read_parquet(path)
+        manifest, origin = find_manifest(path, manifest_path)
+        if manifest is not None:
+            check_manifest(table, manifest, str(path), origin)
+        return table.to_pandas(), manifest, origin
     path = Path(path)
     if not path.exists():
         raise SchemaError("no such file", source=str(path))
@@ -53,6 +61,8 @@ def find_manifest(path: str | Path, manifest_path: str | Path | None = None,
                   ) -> tuple[Manifest | None, str]:
     """The manifest of the table at ``path`` and where it came from: ``manifest_path``, else
     the Parquet metadata, else the sidecar ``<name>.manifest.json``; else (None, 'none')."""
+    if is_remote(path) and manifest_path is None:
+        return find_uri_manifest(str(path))
     path = Path(path)
     if manifest_path is not None:
         return _read_json_manifest(Path(manifest_path)), str(manifest_path)
@@ -127,15 +137,16 @@ def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
             problems.append("rows dropped or added: stratum " + ", ".join(off[:5]))
     if alloc and design.get("name") == "stratified":
         pi = df["inclusion_prob"].to_numpy(float)
-        want = np.array([alloc[s]["n_h"] / alloc[s]["N_h"] if s in alloc and alloc[s]["N_h"]
-                         else np.nan for s in strata])
+        per = {s: a["n_h"] / a["N_h"] if a["N_h"] else np.nan for s, a in alloc.items()}
+        want = strata.map(per).to_numpy(np.float64, na_value=np.nan)  # once per stratum
         bad = ~np.isclose(pi, want, rtol=1e-12, atol=0) & ~np.isnan(want)
         if bad.any():
             problems.append(f"inclusion_prob is not n_h/N_h at {rows_where(bad)}")
     if "prn" in df.columns and manifest.seed is not None and not dup.any() and \
             (manifest.prn or {}).get("name") == "acprn":
         u = prn(pa.array(ids.tolist(), pa.string()), int(manifest.seed))
-        shift = np.array([float((alloc.get(s) or {}).get("prn_shift", 0.0)) for s in strata])
+        shift = strata.map({s: float(a.get("prn_shift", 0.0)) for s, a in alloc.items()}
+                           ).to_numpy(np.float64, na_value=0.0)
         if shift.any():
             u = shifted(u, shift)
         bad = ~np.isclose(df["prn"].to_numpy(float), u, rtol=0, atol=1e-15)

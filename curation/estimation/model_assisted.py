@@ -40,7 +40,9 @@ def prediction_totals(strata: np.ndarray, predictions: np.ndarray, labels: tuple
 def greg(design: SurveyDesign, predictions: np.ndarray, N_h: np.ndarray, F_h: np.ndarray,
          source: str = "DATA") -> SurveyDesign:
     """The design calibrated to each stratum's population count ``N_h`` and prediction total
-    ``F_h`` (separate regression per stratum); ``predictions`` are the sampled units'.
+    ``F_h`` (separate regression per stratum); ``predictions`` are the sampled units'. A stratum
+    whose sampled predictions are one value (a design stratified by the model's label) has no
+    slope to fit: it is calibrated to its count alone (λ_h = 0).
 
     Examples
     --------
@@ -63,8 +65,17 @@ def greg(design: SurveyDesign, predictions: np.ndarray, N_h: np.ndarray, F_h: np
                           f"missing or outside [0, 1]")
     H = len(design.labels)
     onehot = np.eye(H)[design.codes]
-    model = np.hstack([onehot, onehot * f[:, None]])
-    totals = np.concatenate([np.asarray(N_h, np.float64), np.asarray(F_h, np.float64)])
+    N_h, F_h = np.asarray(N_h, np.float64), np.asarray(F_h, np.float64)
+    # a stratum whose sampled predictions are one value has no slope: in the population too
+    # (stratified by the model's label) its count calibration says it all; else (a rare 0/1
+    # label none of whose positives was sampled) λ_h = 0, the design estimator there, as
+    # PPI++ tunes a model without information: either way its column goes (else collinear)
+    lo, hi = np.full(H, np.inf), np.full(H, -np.inf)
+    np.minimum.at(lo, design.codes, f)
+    np.maximum.at(hi, design.codes, f)
+    slope = hi - lo > 1e-12
+    model = np.hstack([onehot, (onehot * f[:, None])[:, slope]])
+    totals = np.concatenate([N_h, F_h[slope]])
     return calibrate_linear(design, model, totals, source)
 
 

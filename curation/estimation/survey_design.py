@@ -20,6 +20,7 @@ within every stratum → ``srswor`` with ``N_h = Σ_{i∈h} w_i`` (exact for SRS
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,19 +82,50 @@ class SurveyDesign:
             v = self._srswor(x2)
         return float(v[0]) if flat else v
 
+    @cached_property
+    def _n_h(self) -> np.ndarray:
+        """Sampled units per label (once per design: every domain's variance needs it)."""
+        return np.bincount(self.codes, minlength=len(self.labels)).astype(np.float64)
+
+    def fractions(self) -> np.ndarray | None:
+        """The sampling fraction ``n_h/N_h`` of every label (srswor only, else None): how
+        disproportionate the allocation is (the ``auto`` interval reads it)."""
+        if self.kind != "srswor" or self.N_h is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._n_h / np.asarray(self.N_h, np.float64)
+
+    def domain_variance(self, units: np.ndarray, x: np.ndarray) -> float:
+        """:meth:`variance` of a score that is ``x`` on ``units`` (indices) and 0 elsewhere, as
+        a domain's is: under srswor from those units alone, the cost of the domain, not of the
+        sample (the same result to the bit). A design with its own :meth:`variance`
+        (nonresponse cells, two phases) always goes through it."""
+        if (self.kind != "srswor" or self.calib is not None
+                or type(self).variance is not SurveyDesign.variance):
+            full = np.zeros(self.n)
+            full[units] = x
+            return self.variance(full)
+        return self._srswor_sum(self.codes[units], np.asarray(x, np.float64))
+
     def _srswor(self, x: np.ndarray) -> np.ndarray:
-        H = len(self.labels)
-        n_h = np.bincount(self.codes, minlength=H).astype(np.float64)
-        fpc = stratum_fpc(self.labels, n_h, self.N_h)
         out = np.empty(x.shape[1])
         for j in range(x.shape[1]):
-            sums = np.bincount(self.codes, weights=x[:, j], minlength=H)
-            sq = np.bincount(self.codes, weights=x[:, j] ** 2, minlength=H)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ss = np.where(n_h > 1, sq - sums ** 2 / np.where(n_h > 0, n_h, 1), 0.0)
-                per = np.where(n_h > 1, fpc * n_h / (n_h - 1) * np.maximum(ss, 0.0), 0.0)
-            out[j] = per.sum()
+            nz = np.flatnonzero(x[:, j])
+            out[j] = self._srswor_sum(self.codes[nz], x[nz, j])
         return out
+
+    def _srswor_sum(self, codes: np.ndarray, x: np.ndarray) -> float:
+        """The srswor variance from the units whose score is not 0 (``codes``, ``x``): the
+        others add nothing to a stratum's sums, and bincount adds in index order."""
+        H = len(self.labels)
+        n_h = self._n_h
+        fpc = stratum_fpc(self.labels, n_h, self.N_h)
+        sums = np.bincount(codes, weights=x, minlength=H)
+        sq = np.bincount(codes, weights=x ** 2, minlength=H)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ss = np.where(n_h > 1, sq - sums ** 2 / np.where(n_h > 0, n_h, 1), 0.0)
+            per = np.where(n_h > 1, fpc * n_h / (n_h - 1) * np.maximum(ss, 0.0), 0.0)
+        return float(per.sum())
 
     def subset(self, keep: np.ndarray) -> SurveyDesign:
         """The design restricted to the kept units (respondents), labels unchanged."""

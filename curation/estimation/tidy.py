@@ -13,7 +13,11 @@ and the missing-at-random ``assumption`` it rests on, and ``nonresponse_rate`` r
 weighting cell (``stratum=<h>`` or ``cell=<label>``) and per domain. With ``gold`` (gold truth
 and labels, or error rates), every proportion of a gold-labeled ``y`` gets a
 ``proportion_adjusted`` row beside it: the Rogan–Gladen estimate corrected for the final label's
-error rates, its interval carrying their uncertainty (:mod:`.misclassification`).
+error rates, its interval carrying their uncertainty (:mod:`.misclassification`). With a
+model's predictions (``assist``), an ``estimator`` column is added (``design`` for today's rows,
+``model_assisted`` for the same rows on the design calibrated on the predictions: GREG with a
+prediction for every population unit, or the two-phase GREG; :mod:`.model_assisted`,
+:mod:`.two_phase`); without predictions the table is exactly as before.
 """
 
 from __future__ import annotations
@@ -89,8 +93,10 @@ def _domains(df: pd.DataFrame, spec: str | None, source: str,
         levels = [str(c) for c in s.cat.categories]
     else:
         levels = sorted(set(values) | set(known_levels or ()))
+    codes, uniques = pd.factorize(values)  # one pass: a mask per level is then a cheap ==
+    code_of = {str(u): k for k, u in enumerate(uniques)}
     for level in levels:
-        mask = values == level
+        mask = codes == code_of.get(level, -2)
         if wanted and not mask.any():
             raise DesignError(f"{source}: domain {col}={level} has no sampled (responding) "
                               f"unit, so it cannot be estimated from this sample")
@@ -205,7 +211,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                    population: pd.DataFrame | None = None, accept_unsampled: bool = False,
                    nonresponse_by: str | None = None, nonresponse_model: str | None = None,
                    nonresponse_warn: float = 0.05, gold=None, gold_by: str | None = None,
-                   source: str = "DATA") -> pd.DataFrame:
+                   source: str = "DATA", assist=None, design=None) -> pd.DataFrame:
     """Estimates of every ``y`` overall and per domain, as a tidy table (module docstring).
 
     ``totals`` (``{column: {level: population count}}``) calibrates the weights to known
@@ -219,6 +225,13 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
     ``gold`` is ``(gold truth, labels)`` (tables of :func:`.misclassification.final_label_rates`)
     or ``{y: ErrorRates}``; with ``gold_by`` (a column of both the sample and the gold truth) the
     error rates are per group of units, ``{y: {group: ErrorRates}}``.
+    ``assist`` (:class:`.predictions.Assist`) adds, beside every row of a label with a
+    prediction column, the model-assisted row (``estimator`` column: ``design`` /
+    ``model_assisted``; the column exists only then): the design calibrated, after any
+    nonresponse adjustment, on the predictions (GREG with the population's, or the two-phase
+    GREG with phase 1's); ``attrs["model"]`` holds the model and each label's λ_h and
+    correlation. ``design`` is a design already built (a two-phase one), used instead of
+    recognising DATA's.
     """
     level = check_level(level)
     if not ys:
@@ -226,9 +239,12 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
     if not 0.0 <= float(nonresponse_warn) < 1.0:
         raise DesignError(f"the nonresponse warning threshold must be in [0, 1), got "
                           f"{nonresponse_warn!r}")
-    full = recognise(df, manifest, kind=kind, source=source)
+    if assist is not None and totals:
+        raise DesignError("--calibrate and model-assisted estimation together are not "
+                          "supported: the model's calibration would drop the raking margins")
+    full = design if design is not None else recognise(df, manifest, kind=kind, source=source)
     represented = _check_represented(manifest, accept_unsampled, source)
-    method = resolve_method(ci, full.kind)
+    method = resolve_method(ci, full.kind, full.fractions())
     # MOVER was validated with the mid-p gamma interval of p_obs under every design; with
     # Korn–Graubard's conservative piece it over-covers (0.975; bench/ESTIMATION.md)
     mover_piece = "gamma" if ci == "auto" else method
@@ -249,49 +265,60 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
         None, "")
     known = sorted(sizes) if sizes else None
     domains = _domains(resp, domain, source, known)
-    values = df[col].astype(str).to_numpy() if col else None
-    full_masks = [np.ones(len(df), bool) if label == "all" else values == value
+    codes, uniques = pd.factorize(df[col].astype(str).to_numpy()) if col else (None, [])
+    code_of = {str(u): k for k, u in enumerate(uniques)}
+    full_masks = [np.ones(len(df), bool) if label == "all" else codes == code_of.get(value, -2)
                   for label, value, _ in domains]
     rows = []
+    kept = np.flatnonzero(responded)
+    models: dict[str, dict] = {}
     for ycol in ys:
         y, binary = y_values(resp, ycol, source)
         y_full = pd.to_numeric(df[ycol], errors="coerce").to_numpy(np.float64) \
             if rates is not None and binary else None
-        for k, (label, value, mask) in enumerate(domains):
-            adjust = binary and ycol in rates_by_y
-            if not mask.any():
-                rows.append(_empty_row("proportion" if binary else "mean", ycol, label))
-                if adjust:
-                    rows.append(_empty_row("proportion_adjusted", ycol, label))
-                rows.append(_empty_row("total", ycol, label))
-                continue
-            N_d = design.population if label == "all" else (sizes or {}).get(value)
-            worst = (np.nan, np.nan)
-            if y_full is not None:
-                worst = missingness.worst_case_bounds(full, y_full, responded, full_masks[k],
-                                                      level, method)
-            mean = hajek_mean(design, y, mask)
-            if binary:
-                lo, hi, used = proportion_interval(mean, level, method)
-                rows.append(_row("proportion", ycol, label, mean, lo, hi, used, worst, note))
-                if adjust:
-                    a = misclassification.adjusted_proportion(
-                        design, y, rates_by_y[ycol], mask, gold_groups, level, mover_piece)
-                    rows.append(_row("proportion_adjusted", ycol, label, a.estimate, a.ci_low,
-                                     a.ci_high, a.method,
-                                     note=_gold_note(rates_by_y[ycol], note)))
-            else:
-                lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
-                rows.append(_row("mean", ycol, label, mean, lo, hi, "t", note=note))
-            tot = ht_total(design, y, mask)
-            if binary:
-                lo, hi, used = count_interval(tot, N_d, level, method)
-                scale = full.weight[full_masks[k]].sum() if N_d is None else N_d
-                rows.append(_row("total", ycol, label, tot, lo, hi, used,
-                                 (worst[0] * scale, worst[1] * scale), note))
-            else:
-                (lo, hi), used = t_interval(tot.estimate, tot.se, tot.df, level), "t"
-                rows.append(_row("total", ycol, label, tot, lo, hi, used, note=note))
+        designs = [("design", design)]
+        if assist is not None and ycol in assist.model.pred_cols:
+            designs.append(("model_assisted", assist.calibrated(design, ycol, kept, source)))
+            models[ycol] = assist.summary(design, ycol, y, kept)
+        for estimator, dsg in designs:
+            start = len(rows)
+            for k, (label, value, mask) in enumerate(domains):
+                adjust = binary and ycol in rates_by_y and estimator == "design"
+                if not mask.any():
+                    rows.append(_empty_row("proportion" if binary else "mean", ycol, label))
+                    if adjust:
+                        rows.append(_empty_row("proportion_adjusted", ycol, label))
+                    rows.append(_empty_row("total", ycol, label))
+                    continue
+                N_d = dsg.population if label == "all" else (sizes or {}).get(value)
+                worst = (np.nan, np.nan)
+                if y_full is not None and estimator == "design":
+                    worst = missingness.worst_case_bounds(full, y_full, responded, full_masks[k],
+                                                          level, method)
+                mean = hajek_mean(dsg, y, mask)
+                if binary:
+                    lo, hi, used = proportion_interval(mean, level, method)
+                    rows.append(_row("proportion", ycol, label, mean, lo, hi, used, worst, note))
+                    if adjust:
+                        a = misclassification.adjusted_proportion(
+                            design, y, rates_by_y[ycol], mask, gold_groups, level, mover_piece)
+                        rows.append(_row("proportion_adjusted", ycol, label, a.estimate, a.ci_low,
+                                         a.ci_high, a.method,
+                                         note=_gold_note(rates_by_y[ycol], note)))
+                else:
+                    lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
+                    rows.append(_row("mean", ycol, label, mean, lo, hi, "t", note=note))
+                tot = ht_total(dsg, y, mask)
+                if binary:
+                    lo, hi, used = count_interval(tot, N_d, level, method)
+                    scale = full.weight[full_masks[k]].sum() if N_d is None else N_d
+                    rows.append(_row("total", ycol, label, tot, lo, hi, used,
+                                     (worst[0] * scale, worst[1] * scale), note))
+                else:
+                    (lo, hi), used = t_interval(tot.estimate, tot.se, tot.df, level), "t"
+                    rows.append(_row("total", ycol, label, tot, lo, hi, used, note=note))
+            for r in rows[start:]:
+                r["estimator"] = estimator
     warned: list[str] = []
     if rates is not None:
         first = rates.columns[0]
@@ -303,7 +330,10 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
         for r in by_domain.itertuples():
             rows.append(_rate_row(r.domain, r.nonresponse_rate, r.n))
         warned = missingness.warnings(by_domain, nonresponse_warn)
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS + (["estimator"] if assist is not None else []))
+    if assist is not None:
+        out["estimator"] = out["estimator"].fillna("")
+        out.attrs["model"] = {**assist.model.describe(), "labels": models}
     out.attrs.update(design=design.kind, basis=design.basis, sampled=len(df),
                      respondents=int(responded.sum()), calibrated=sorted(totals or {}),
                      interval=method, domain_sizes=size_basis, nonresponse=nr_method,

@@ -39,6 +39,10 @@ class ReportInputs:
     curated impression tables (default: the samples with ``item_id`` and ``position``).
     ``groups`` are the group columns of representation and prevalence (default
     ``creator_group`` where present); prevalence is also given per stratification variable.
+    ``previous`` are the previous wave's curated tables (paired with ``curated`` in order: the
+    change since then, flagged at false-discovery rate ``fdr``), ``trend`` the series of
+    ``curate trend`` and ``pred_cols`` maps a label field to the curated column holding a
+    model's prediction of it (model vs people).
     """
 
     samples: tuple[Path, ...] = ()
@@ -51,6 +55,10 @@ class ReportInputs:
     groups: tuple[str, ...] = ()
     labels: tuple[Path, ...] = ()
     level: float = 0.95
+    previous: tuple[Path, ...] = ()
+    trend: Path | None = None
+    pred_cols: dict[str, str] = field(default_factory=dict)
+    fdr: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,13 @@ class Report:
     figures: tuple[Path, ...]
     metrics: Path
     numbers: dict
+
+
+def table_columns(path: Path) -> list[str]:
+    """Column names of a Parquet or CSV table (its schema or header only)."""
+    if path.suffix.lower() == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    return pq.read_schema(path).names
 
 
 def _slug(text: str) -> str:
@@ -81,7 +96,7 @@ def _clean(obj):
 
 
 NUMBERS = ("samples", "estimates", "annotation", "prevalence", "representation", "labels",
-           "agreement", "exposure", "summary")
+           "agreement", "exposure", "change", "trend", "model", "summary")
 
 
 @dataclass
@@ -195,7 +210,7 @@ class Builder:
         """Group columns: the given ones (each must exist in the catalogue or a curated
         table), else the defaults that exist."""
         curated_cols = {c for p in self.inputs.curated if Path(p).is_file()
-                        for c in pq.read_schema(p).names}
+                        for c in table_columns(Path(p))}
         known = set(self.catalogue_cols) | curated_cols
         if not self.inputs.groups:
             return [g for g in DEFAULT_GROUPS if g in known]

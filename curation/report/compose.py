@@ -1,19 +1,34 @@
-"""``build_report``: the sections of the report in their order (the answers first, the design
-last), then the summary on top, then every file at once."""
+"""``build_report``: the summary on top, then sections named for the questions they answer (the
+answers first, the design last), then every file at once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .assembly import Builder, Report, ReportInputs
+from .assembly import Builder, Report, ReportInputs, Section
+from .model import model_section
 from .sections import (
     curated_section,
     estimates_section,
     labels_section,
+    prevalence_section,
     representation_section,
     sample_section,
 )
 from .summary import summary_section
+from .waves import change_section, trend_section
+
+
+def _heading(text: str) -> Section:
+    out = Section()
+    out.page.heading(text)
+    return out
+
+
+def _flagged(b: Builder) -> list[str]:
+    return list(dict.fromkeys(d for waves in b.numbers.get("change", {}).values()
+                              for domains in waves.values() for d, v in domains.items()
+                              if v.get("flagged") and d != "all"))
 
 
 def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
@@ -23,9 +38,23 @@ def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
     input leaves no partial report.
     """
     b = Builder(inputs, Path(outdir))
-    for section, paths in ((estimates_section, inputs.estimates),
+    if inputs.estimates or inputs.curated:
+        b.add(_heading("How prevalent is sensitive content, and where?"))
+        for path in inputs.estimates:
+            b.add(estimates_section(b, Path(path)))
+        for path in inputs.curated:
+            b.add(prevalence_section(b, Path(path)))
+    if inputs.previous or inputs.trend:
+        b.add(_heading("Has it changed since the previous wave?"))
+        for previous, current in zip(inputs.previous, inputs.curated, strict=False):
+            b.add(change_section(b, Path(previous), Path(current), inputs.fdr))
+        if inputs.trend:
+            b.add(trend_section(b, Path(inputs.trend), _flagged(b)))
+    if inputs.pred_cols:
+        for path in inputs.curated:
+            b.add(model_section(b, Path(path), inputs.pred_cols))
+    for section, paths in ((representation_section, b.impressions),
                            (curated_section, inputs.curated),
-                           (representation_section, b.impressions),
                            (labels_section, inputs.labels), (sample_section, inputs.samples)):
         for path in paths:
             b.add(section(b, Path(path)))

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 COLORS = {"population": "#4c72b0", "sample": "#dd8452", "weighted": "#55a868"}
 PARTS = ("#55a868", "#ccb974", "#c44e52", "#8c8c8c")  # done, doubtful, missing, other
+
+
+def _subplots(*args, figsize: tuple[float, float], layout: str | None = None, **kwargs):
+    """pyplot's ``subplots`` without pyplot: a figure of its own, drawn by Agg when saved, so
+    that no backend is chosen (no ``matplotlib.use``) and no global figure registry is kept."""
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight",
                 metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -35,7 +38,7 @@ def composition_figure(table: pd.DataFrame, variable: str, title: str) -> bytes:
     t = table[table["variable"] == variable].sort_values("population_share", ascending=False)
     x = np.arange(len(t))
     width = 0.27
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(t) + 2), 3.4))
+    fig, ax = _subplots(figsize=(max(5.0, 0.6 * len(t) + 2), 3.4))
     ax.bar(x - width, t["population_share"], width, label="population", color=COLORS["population"])
     ax.bar(x, t["sample_share"], width, label="sample (unweighted)", color=COLORS["sample"])
     ax.bar(x + width, t["weighted_share"], width, label="sample (weighted)",
@@ -56,7 +59,7 @@ def interval_figure(table: pd.DataFrame, title: str, xlabel: str = "estimate",
     est = t["estimate"].to_numpy(float)
     lo = np.clip(est - t["ci_low"].to_numpy(float), 0, None)
     hi = np.clip(t["ci_high"].to_numpy(float) - est, 0, None)
-    fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.38 * len(t) + 1.0)))
+    fig, ax = _subplots(figsize=(6.4, max(1.6, 0.38 * len(t) + 1.0)))
     ax.errorbar(est, y, xerr=np.vstack([lo, hi]), fmt="o", color="#333333",
                 ecolor="#4c72b0",
                 capsize=3)
@@ -71,7 +74,7 @@ def interval_figure(table: pd.DataFrame, title: str, xlabel: str = "estimate",
 
 def status_figure(counts: pd.Series, title: str) -> bytes:
     """Horizontal bars of annotation status counts (unanimous, majority, ..., unlabeled)."""
-    fig, ax = plt.subplots(figsize=(6.0, max(1.6, 0.4 * len(counts) + 1.0)))
+    fig, ax = _subplots(figsize=(6.0, max(1.6, 0.4 * len(counts) + 1.0)))
     ax.barh(counts.index[::-1], counts.to_numpy()[::-1], color="#8172b3")
     for i, v in enumerate(counts.to_numpy()[::-1]):
         ax.text(v, i, f" {int(v)}", va="center", fontsize=8)
@@ -86,7 +89,7 @@ def stacked_figure(frame: pd.DataFrame, index: str, parts: list[str], title: str
     skipped per annotator; final, unresolved, unlabeled per stratum)."""
     t = frame.reset_index(drop=True)
     y = np.arange(len(t))[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, max(2.0, 0.32 * len(t) + 1.4)), layout="constrained")
+    fig, ax = _subplots(figsize=(6.4, max(2.0, 0.32 * len(t) + 1.4)), layout="constrained")
     left = np.zeros(len(t))
     for part, color in zip(parts, PARTS, strict=False):
         values = t[part].to_numpy(float)
@@ -105,7 +108,7 @@ def representation_figure(table: pd.DataFrame, title: str) -> bytes:
     its CI on a log scale, 1 marking proportional exposure."""
     t = table.sort_values("catalogue_share", ascending=True).reset_index(drop=True)
     y = np.arange(len(t))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, max(2.0, 0.4 * len(t) + 1.5)),
+    fig, (left, right) = _subplots(1, 2, figsize=(9.6, max(2.0, 0.4 * len(t) + 1.5)),
                                       sharey=True, layout="constrained")
     h = 0.38
     left.barh(y + h / 2, t["catalogue_share"], h, color=COLORS["population"],
@@ -147,7 +150,7 @@ def prevalence_figure(table: pd.DataFrame, title: str, ncols: int = 4) -> bytes:
     nrows = -(-len(fields) // ncols)
     cols = min(ncols, len(fields))
     row = 0.3 * len(groups) + 0.8  # inches of one panel; 0.6 more between rows for titles
-    fig, axes = plt.subplots(nrows, cols, squeeze=False, sharey=True,
+    fig, axes = _subplots(nrows, cols, squeeze=False, sharey=True,
                              figsize=(2.6 * cols + 1.2, nrows * (row + 0.6)))
     fig.subplots_adjust(hspace=0.6 / row, wspace=0.12)
     y = {g: i for i, g in enumerate(groups[::-1])}
@@ -176,7 +179,7 @@ def agreement_figure(table: pd.DataFrame, title: str) -> bytes:
     from the lowest to the highest pair; undefined values (one value only) are named."""
     t = table.reset_index(drop=True)
     y = np.arange(len(t))[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, max(2.0, 0.4 * len(t) + 1.4)), layout="constrained")
+    fig, ax = _subplots(figsize=(6.4, max(2.0, 0.4 * len(t) + 1.4)), layout="constrained")
     alpha = t["alpha"].to_numpy(float)
     ax.plot(alpha, y + 0.12, "D", color=COLORS["population"], label="Krippendorff's alpha")
     mean = t["kappa_mean"].to_numpy(float)
@@ -197,4 +200,25 @@ def agreement_figure(table: pd.DataFrame, title: str) -> bytes:
     ax.set_title(title)
     _legend_below(ax, 2)
     ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def trend_figure(table: pd.DataFrame, versions: list[str], title: str) -> bytes:
+    """Estimate (line) and confidence interval (band) over ``versions``, one line per domain
+    ('all' first, in black)."""
+    fig, ax = _subplots(figsize=(6.8, 3.4), layout="constrained")
+    x = {v: i for i, v in enumerate(versions)}
+    palette = iter(["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"])
+    for domain, g in table.groupby("domain", sort=False):
+        g = g.assign(_x=g["version"].map(x)).sort_values("_x")
+        color = "#222222" if domain == "all" else next(palette, "#8c8c8c")
+        ax.fill_between(g["_x"], g["ci_low"].astype(float), g["ci_high"].astype(float),
+                        color=color, alpha=0.15, lw=0)
+        ax.plot(g["_x"], g["estimate"].astype(float), "o-", color=color, label=str(domain))
+    ax.set_xticks(list(x.values()), list(x.keys()), rotation=30, ha="right")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("prevalence")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    _legend_below(ax, min(4, table["domain"].nunique()))
     return _png(fig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -18,6 +19,13 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 figure{margin:1rem 0}figcaption{font-size:.8rem;color:#555}
 .note{color:#555;font-size:.9rem}.kv td{text-align:left}
 """
+
+
+def shown(value) -> str:
+    """A value as a reader sees it: nothing unknown reads "None" or "nan" (it reads "n/a")."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return str(value)
 
 
 @dataclass
@@ -39,7 +47,7 @@ class Page:
                           + "</ul>")
 
     def keyvalues(self, items: dict) -> None:
-        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(shown(v))}</td></tr>"
                        for k, v in items.items())
         self.parts.append(f'<table class="kv">{rows}</table>')
 

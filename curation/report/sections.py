@@ -17,9 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.curated import nonresponse_report
-from curation.estimation import recognise
+from curation.estimation import estimate_table, recognise
+from curation.estimation.frame import unsampled_strata
 from curation.estimation.inputs import load_sample
 from curation.estimation.missingness import assumption as nonresponse_assumption
+from curation.estimation.nonresponse import respondents
 from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
@@ -43,7 +45,7 @@ from .figures import (
     status_figure,
 )
 from .groups import join_groups, representation_table
-from .prevalence import prevalence_table
+from .prevalence import label_fields, prevalence_table
 
 ESTIMATE_COLUMNS = ("metric", "y", "domain", "estimate", "ci_low", "ci_high")
 #: What a reader calls each metric of an estimates table.
@@ -110,7 +112,9 @@ def sample_section(ctx: Builder, path: Path) -> Section:
     out.page.paragraph("Allocation (N_h population units, n_h sampled):", "note")
     out.page.table(alloc)
     numbers = {"n": len(frame), "content_hash": manifest.content_hash,
-               "strata": len(alloc)}
+               "strata": len(alloc), "design": d.get("name"),
+               "population_rows": manifest.population.get("rows"),
+               "unsampled_strata": unsampled_strata(manifest)["stratum"].tolist()}
     variables = stratification_variables(manifest)
     pop_path = ctx.population_of(path)
     if variables and pop_path:
@@ -133,7 +137,7 @@ def estimates_section(ctx: Builder, path: Path) -> Section:
     ``estimates.<file>.<metric>.<y>.<domain>``."""
     out = Section()
     frame = read_estimates(path)
-    out.page.heading(f"How prevalent is it? Estimates with intervals ({path.name})")
+    out.page.heading(f"Overall and per group, with confidence intervals ({path.name})", 3)
     assumptions = sorted({a for a in frame.get("assumption", pd.Series(dtype=str)).dropna()
                           if str(a)})
     for text in assumptions:
@@ -159,8 +163,8 @@ def estimates_section(ctx: Builder, path: Path) -> Section:
 
 
 def curated_section(ctx: Builder, path: Path) -> Section:
-    """Adjudication status, units still unlabeled and label prevalence per group of a curated
-    table."""
+    """Adjudication status and units still unlabeled of a curated table (its prevalence per
+    group is :func:`prevalence_section`'s)."""
     out = Section()
     frame, manifest, _ = load_sample(path)
     missing = [c for c in ("unit_id", "stratum", "adjudication") if c not in frame]
@@ -182,8 +186,37 @@ def curated_section(ctx: Builder, path: Path) -> Section:
         "share_without_label": float(missing.mean()) if len(frame) else 0.0,
         "status": {k: int(v) for k, v in counts.items()}, "mean_agreement": agreement,
         **_unlabeled(out, frame, missing, name)}
+    return out
+
+
+def prevalence_section(ctx: Builder, path: Path) -> Section:
+    """Prevalence of every label field of a curated table per group and stratification
+    variable (part of the report's one prevalence section)."""
+    out = Section()
+    frame, manifest, _ = load_sample(path)
+    _overall(ctx, out, frame, manifest, path)
     _prevalence(ctx, out, frame, manifest, path)
     return out
+
+
+def _overall(ctx: Builder, out: Section, frame: pd.DataFrame, manifest, path: Path) -> None:
+    """Each label field's prevalence over all units of a curated table (the headlines of the
+    labels no estimates table gives)."""
+    fields = label_fields(frame)
+    if not fields or not respondents(frame).any():
+        return
+    out.page.heading(f"Each label overall ({path.stem})", 3)
+    try:
+        table = estimate_table(frame, fields, level=ctx.inputs.level, manifest=manifest,
+                               accept_unsampled=True, source=str(path))
+    except DesignError as exc:
+        out.page.paragraph(f"Not estimable yet: {exc}", "note")
+        return
+    table = table[(table["metric"] == "proportion") & (table["domain"] == "all")]
+    out.page.table(table[["y", "estimate", "ci_low", "ci_high", "n", "ci_method"]])
+    out.numbers["estimates"][path.stem] = nested(
+        table, ["metric", "y", "domain"], ["estimate", "se", "ci_low", "ci_high", "n",
+                                           "ci_method"])
 
 
 def _unlabeled(out: Section, frame: pd.DataFrame, missing, name: str) -> dict:

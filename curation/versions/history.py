@@ -15,6 +15,7 @@ from pathlib import Path
 from schemas import Manifest, VersionError
 from schemas.io import atomic_path
 from schemas.manifest import sidecar_path
+from schemas.storage import is_remote
 
 from .repository import Snapshot, history, md5_of, repo_root, tags
 
@@ -185,12 +186,14 @@ def get_dataset(repo: str | Path, rev: str, path: str, output: str | Path) -> Da
     root = repo_root(repo)
     snap = Snapshot(root, rev)
     rel = snap.relative(path)
-    output = Path(output).resolve()
+    output = str(output) if is_remote(output) else Path(output).resolve()  # s3://... stays
     side_rel = sidecar_path(rel).as_posix() if rel.endswith(".parquet") else None
     copies = {output: rel}
     if side_rel and snap.exists(side_rel):
         copies[sidecar_path(output)] = side_rel
     for target in copies:
+        if is_remote(target):
+            continue
         try:
             target_rel = target.relative_to(root.resolve()).as_posix()
         except ValueError:

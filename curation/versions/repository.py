@@ -22,8 +22,6 @@ import yaml
 from schemas import Manifest, VersionError
 from schemas.manifest import METADATA_KEY
 
-os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-
 
 def git(root: Path, *args: str) -> str:
     """Output of ``git -C root ARGS`` (VersionError with git's first line on failure)."""
@@ -124,6 +122,7 @@ class Snapshot:
         self.root = Path(root)
         self.rev = rev
         self.sha = resolve_rev(self.root, rev)
+        os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # here, not at import: DVC is used now
         from dvc.fs import DVCFileSystem
 
         try:

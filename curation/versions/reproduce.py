@@ -22,6 +22,8 @@ from curation.curated import curate_tables
 from samplers import SAMPLERS, Strata
 from samplers.base import BaseSampler, package_versions
 from samplers.options import load_section, sample_command, sampler_from_options
+from samplers.phase2 import DESIGN_NAME as PHASE2_DESIGN
+from samplers.phase2 import phase2_from_manifest
 from schemas import CurationError, Manifest, VersionError, content_hash
 
 from .history import datasets_at
@@ -63,6 +65,8 @@ def sampler_from_manifest(manifest: Manifest, refit: bool = False) -> BaseSample
     them again on the input instead.
     """
     design = dict(manifest.design)
+    if design.get("name") == PHASE2_DESIGN:
+        return phase2_from_manifest(manifest)[0]
     cls = SAMPLERS.get(design.get("name"))
     if cls is None:
         raise VersionError(f"the manifest names an unknown design {design.get('name')!r}")
@@ -78,7 +82,11 @@ def sampler_from_manifest(manifest: Manifest, refit: bool = False) -> BaseSample
     kwargs["unit_col"] = design.get("unit_col")
     if manifest.seed is not None and "coordination" not in design:
         kwargs["seed"] = manifest.seed
-    return cls(**kwargs)
+    sampler = cls(**kwargs)
+    if design.get("rotation"):  # a rotating panel: the wave it rotated from, and how much
+        sampler.rotate_from = design["rotation"]["previous"]
+        sampler.rotation = design["rotation"]["rotation"]
+    return sampler
 
 
 def declared_design(sampler: BaseSampler) -> dict:
@@ -142,13 +150,22 @@ def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
     if sampler.coordinate_with:
         previous = snap.relative(sampler.coordinate_with)
         sampler.set_params(coordinate_with=str(snap.fetch(previous, tmp / "prev" / previous)))
+    if getattr(sampler, "rotate_from", None):
+        previous = snap.relative(sampler.rotate_from)
+        sampler.rotate_from = str(snap.fetch(previous, tmp / "prev" / previous))
+    if getattr(sampler, "predictions", None):  # a phase-2 draw's model scores, as committed
+        scores = snap.relative(sampler.predictions)
+        sampler.set_params(predictions=str(snap.fetch(scores, tmp / "scores" / scores)))
     if not source or not snap.exists(source):
         raise VersionError(f"{snap.rev}: the input {source or '(unrecorded)'} of {path} is not "
                            f"in that revision")
     local = snap.fetch(source, tmp / "input" / source)
     spec = getattr(sampler, "strata", None)
     refitted = isinstance(spec, Strata) and spec.needs_fit and spec.fit is None
-    return sampler.sample(str(local)), f"{recipe}, input {source}", notes, refitted
+    carried = stored.design.get("columns")  # `--columns`: only these came into the sample
+    drawn = sampler.sample(str(local), columns=carried) if carried else \
+        sampler.sample(str(local))
+    return drawn, f"{recipe}, input {source}", notes, refitted
 
 
 def _reproduce_one(snap: Snapshot, path: str, tmp: Path) -> Reproduction:
@@ -189,6 +206,8 @@ def _reproduce_one(snap: Snapshot, path: str, tmp: Path) -> Reproduction:
         differences = []
         if stored_manifest.packages:  # versions changed, yet the sample is the same
             notes += [f"{line}, yet the redraw is identical" for line in versions]
+        notes += [f"{line}; yet the redraw is identical" for line in provenance
+                  if line.startswith("the input objects")]  # object storage: ETag changed
     return Reproduction(snap.rev, path, stored_manifest.kind, recipe,
                         stored_manifest.content_hash, new_hash, tuple(differences), tuple(notes))
 

@@ -95,6 +95,13 @@ def provenance_differences(stored: Manifest, redrawn: Manifest) -> list[str]:
                    f"({ps.get('rows')} rows), input now {pr.get('fingerprint')} "
                    f"({pr.get('rows')} rows): {ps.get('source', 'the input')} changed after "
                    f"the sample was drawn")
+    if "objects" in ps and "objects" in pr:  # object storage: the bytes' identity (ETag)
+        before = {o["uri"]: o["etag"] for o in ps["objects"]}
+        now = {o["uri"]: o["etag"] for o in pr["objects"]}
+        changed = sorted(u for u in before.keys() | now.keys() if before.get(u) != now.get(u))
+        if changed:
+            out.append(f"the input objects are not the bytes the sample was drawn from "
+                       f"(ETag differs or object added/removed): {', '.join(changed[:5])}")
     a = {e["stratum"]: (e.get("N_h"), e.get("n_h")) for e in stored.allocation or []}
     b = {e["stratum"]: (e.get("N_h"), e.get("n_h")) for e in redrawn.allocation or []}
     changed = [f"{h} (N_h {a.get(h, ('-',))[0]}→{b.get(h, ('-',))[0]}, "

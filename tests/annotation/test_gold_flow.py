@@ -35,6 +35,7 @@ def test_gold_tasks_are_mixed_in_and_look_like_the_others(studio, gold_flow):
     assert "60 gold unit(s) mixed in" in text
     truth = pd.read_parquet(where / "gold" / "gold-review.parquet")
     assert sorted(truth.unit_id) == sorted(spare.unit_id)
+    assert (where / "gold" / "gold-review.parquet").stat().st_mode & 0o777 == 0o600  # answer key
     ls = client(studio.conn)
     project = find_project(ls, studio.conn, "gold-review")
     tasks = list(ls.tasks.list(project=project.id, fields="all", page_size=1000))

@@ -35,6 +35,29 @@ def test_stratified_sample_writes_parquet_manifest_and_prints_allocation(demo, t
         m.content_hash
 
 
+def test_neyman_on_anticipated_standard_deviations_from_a_model(tmp_path):
+    """Stratified by a model's label, S_h from each unit's anticipated sd sqrt(p(1-p)) of the
+    model's probability (--neyman-s rms): the rare predicted-negative stratum gets the share
+    N_h·S_h says, not the proportional one."""
+    rng = np.random.default_rng(3)
+    p = np.where(rng.uniform(size=20_000) < 0.01, 0.45, 0.0005)
+    pq.write_table(pa.table({"item_id": [f"i{k}" for k in range(p.size)],
+                             "model_label": (p > 0.1).astype(int).astype(str),
+                             "model_sd": np.sqrt(p * (1 - p))}), tmp_path / "cat.parquet")
+    out = tmp_path / "s.parquet"
+    code, text = run("sample", tmp_path / "cat.parquet", "-o", out, "--n", 1000, "--strata",
+                     "model_label", "--allocation", "neyman", "--neyman-col", "model_sd",
+                     "--neyman-s", "rms")
+    assert code == 0, text
+    m = read_manifest(out)
+    assert m.design["neyman_s"] == "rms"
+    n_h = {a["stratum"]: a["n_h"] for a in m.allocation}
+    N_h = {k: int(((p > 0.1).astype(int).astype(str) == k).sum()) for k in ("0", "1")}
+    S_h = {"0": np.sqrt(0.0005 * 0.9995), "1": np.sqrt(0.45 * 0.55)}
+    share = N_h["1"] * S_h["1"] / sum(N_h[k] * S_h[k] for k in N_h)
+    assert abs(n_h["1"] - 1000 * share) <= 1 and n_h["1"] > 5 * 1000 * N_h["1"] / p.size
+
+
 def test_importance_sample_of_impressions_by_exposure(demo, tmp_path):
     out = tmp_path / "r.parquet"
     code, text = run("sample", demo / "recommendations.parquet", "-o", out, "--design",

@@ -83,3 +83,33 @@ def test_compare_refuses_to_overwrite_a_wave(two_waves):
     before = a.read_bytes()
     code, text = run("compare", a, b, "-o", a, "--y", "sensitive")
     assert code != 0 and a.read_bytes() == before, text
+
+
+def test_compare_a_rotating_panel(two_waves):
+    d, a, b = two_waves
+    truth = pq.read_table(b, columns=["unit_id", "sensitive"]).to_pandas()  # new units: 0
+    truth = dict(zip(truth["unit_id"], truth["sensitive"].fillna(False), strict=True))
+    r = curated_wave(d, "wave_r", d / "catalogue_b.parquet", truth, "--rotate-from",
+                     d / "wave_a.parquet", "--rotation", 0.25)
+    out = d / "rotation.csv"
+    code, text = run("compare", a, r, "-o", out, "--y", "sensitive")
+    assert code == 0, text
+    row = pd.read_csv(out).iloc[0]
+    assert row["coordination"] == "rotation" and "rotation coordination" in text
+    assert 0.6 * 400 < row["overlap_units"] < 0.8 * 400  # 3/4 kept, less the items removed
+    assert row["ci_low"] <= row["difference"] <= row["ci_high"]
+    code, text = run("compare", a, b, "-o", d / "panel.csv", "--y", "sensitive")
+    assert code == 0, text
+    panel = pd.read_csv(d / "panel.csv").iloc[0]  # the full panel shares more units
+    assert row["overlap_units"] < panel["overlap_units"]
+
+
+def test_compare_refuses_waves_of_different_populations(two_waves):
+    d, a, _ = two_waves
+    imp = d / "impressions_sample.parquet"
+    code, text = run("sample", d / "recommendations.parquet", "-o", imp, "--n", 50, "--seed", 7)
+    assert code == 0, text
+    out = d / "never.csv"
+    code, text = run("compare", a, imp, "-o", out, "--y", "sensitive")
+    assert code == 1 and "waves of different populations cannot be compared" in text, text
+    assert len(text.strip().splitlines()) == 1 and not out.exists()

@@ -37,3 +37,15 @@ DESIGNS = {
 @pytest.fixture(params=sorted(DESIGNS))
 def design(request):
     return request.param, DESIGNS[request.param]
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Run the test on the compiled kernels (with the DuckDB fetch when duckdb imports) and
+    on the numpy reference path (with the pyarrow fetch): both must give the same bytes."""
+    from samplers import kernels
+
+    if request.param == "numpy":
+        monkeypatch.setenv("AUDIT_CURATION_FETCH", "pyarrow")
+    with kernels.use(request.param):
+        yield request.param

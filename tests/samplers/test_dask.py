@@ -40,7 +40,7 @@ def data(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["stratified", "poisson", "poisson_pps", "priority",
                                   "priority_mixture"])
-def test_dask_gives_the_streaming_and_in_memory_sample(name, data, client):
+def test_dask_gives_the_streaming_and_in_memory_sample(name, data, client, kernel_path):
     make = DESIGNS[name]
     pop, one, many = data
     expected = make(n=120, seed=4).sample(pop.to_pandas()).manifest

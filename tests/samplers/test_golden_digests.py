@@ -25,7 +25,7 @@ GOLDEN = {
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
-def test_fingerprint_and_sample_hash_are_pinned(name, tmp_path):
+def test_fingerprint_and_sample_hash_are_pinned(name, tmp_path, kernel_path):
     make, fingerprint, sample_hash = GOLDEN[name]
     path = tmp_path / "pop.parquet"
     pq.write_table(POP, path, row_group_size=7)  # small dictionaries, several row groups

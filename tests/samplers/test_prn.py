@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from samplers import kernels
 from samplers.prn import hash64, prn, shifted
 from schemas import DesignError
 
@@ -24,7 +25,7 @@ GOLDEN = [  # (unit id, seed, 64-bit hash, u) — never change these: past sampl
 
 
 @pytest.mark.parametrize(("unit_id", "seed", "h", "u"), GOLDEN)
-def test_golden_vectors(unit_id, seed, h, u):
+def test_golden_vectors(unit_id, seed, h, u, kernel_path):
     assert int(hash64(pa.array([unit_id]), seed)[0]) == h
     assert prn(pa.array([unit_id]), seed)[0] == u
 
@@ -34,15 +35,17 @@ def test_integer_ids_hash_as_their_decimal_string():
     assert hash64(pa.array([12345]), 3)[0] == hash64(pa.array(["12345"]), 3)[0]
 
 
+@pytest.mark.parametrize("path", ["numba", "numpy"])
 @settings(max_examples=200, deadline=None)
 @given(ids=st.lists(st.text(max_size=40), min_size=1, max_size=30),
        seed=st.integers(0, 2**64 - 1))
-def test_vectorized_kernel_equals_the_written_definition(ids, seed):
-    got = hash64(pa.array(ids), seed)
+def test_vectorized_kernel_equals_the_written_definition(ids, seed, path):
+    with kernels.use(path):
+        got = hash64(pa.array(ids), seed)
     assert [int(x) for x in got] == [ref_hash64(i, seed) for i in ids]
 
 
-def test_kernel_is_independent_of_chunking_and_slicing():
+def test_kernel_is_independent_of_chunking_and_slicing(kernel_path):
     ids = pa.array([f"id-{i}" * (i % 5 + 1) for i in range(1000)])
     whole = hash64(ids, 9)
     chunked = pa.chunked_array([ids.slice(0, 333), ids.slice(333)])

@@ -46,7 +46,7 @@ def files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("batch_rows", [97, 1000, 1 << 18])
-def test_file_and_directory_give_the_in_memory_sample(design, files, batch_rows):
+def test_file_and_directory_give_the_in_memory_sample(design, files, batch_rows, kernel_path):
     _, make = design
     pop, one, hive = files
     memory = make(n=150, seed=21).sample(pop.to_pandas())

@@ -52,12 +52,15 @@ half-width meets m at n and at every one of n+1, …, n+K (:data:`STAYS`, 10). T
 thus the smallest above the bracket's last failure that meets the margin and stays met.
 """
 
+from .assisted import ModelPlan, optimal_ratio, plan_greg_srs, plan_two_phase, plan_with_model
 from .designs import inclusion_probabilities, plan_importance, plan_srs, plan_stratified
+from .informative import ModelPilot, load_model_pilot, model_pilot
 from .pilot import Pilot, load_pilot, pilot_estimate
 from .plans import DomainPlan, DomainTarget, Plan, check_request
 from .population import pa_table, plan_population, smallest_domain
 
-__all__ = ["DomainPlan", "DomainTarget", "Pilot", "Plan", "check_request",
-           "inclusion_probabilities", "load_pilot", "pa_table", "pilot_estimate",
+__all__ = ["DomainPlan", "DomainTarget", "ModelPilot", "ModelPlan", "Pilot", "Plan",
+           "check_request", "inclusion_probabilities", "load_model_pilot", "load_pilot",
+           "model_pilot", "optimal_ratio", "pa_table", "pilot_estimate", "plan_greg_srs",
            "plan_importance", "plan_population", "plan_srs", "plan_stratified",
-           "smallest_domain"]
+           "plan_two_phase", "plan_with_model", "smallest_domain"]

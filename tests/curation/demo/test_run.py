@@ -3,6 +3,7 @@ the API, DVC version; the estimates must cover the demo's hidden truth."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pandas as pd
@@ -45,6 +46,25 @@ def test_demo_runs_end_to_end_and_says_annotators_are_simulated(demo_run):
     labels = pd.read_parquet(work / "data/labels/catalogue_labels.parquet")
     assert labels["annotator"].nunique() >= 3
     assert (labels["note"].dropna() == "simulated annotator (demo)").all()
+
+
+def test_the_report_shows_the_simulated_model_against_people(demo_run):
+    """The demo's catalogue carries a SIMULATED model label: the report compares it with the
+    simulated annotators' final labels and shows the labels it saves, for both audits (the
+    impressions get their item's prediction from the catalogue)."""
+    work, code, text = demo_run
+    assert code == 0, text
+    numbers = json.loads((work / "data/reports/audit/metrics.json").read_text())
+    for audit in ("catalogue_curated", "impression_curated"):
+        c = numbers["model"][audit]["confusion"]["sensitive"]
+        assert c["model"] == "simulated demo-1" and c["units"] > 50
+        assert c["specificity"] > 0.95
+        e = numbers["model"][audit]["estimates"]["sensitive"]
+        assert e["with_model_ci_low"] <= e["with_model"] <= e["with_model_ci_high"]
+    html = (work / "data/reports/audit/report.html").read_text()
+    assert "How does the model compare with people? (catalogue_curated)" in html
+    assert "How good is the model, and what does it save?" in html
+    assert "With the SIMULATED model label" in text and "with the model" in text
 
 
 @pytest.mark.parametrize("audit, population, column", [

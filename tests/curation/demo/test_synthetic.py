@@ -39,3 +39,32 @@ def test_realistic_structure(tmp_path):
     # popularity bias: recommended items are more popular than the catalogue on average
     assert cat.set_index("item_id").popularity.loc[recs.item_id].mean() > \
         2 * cat.popularity.mean()
+
+
+def test_the_simulated_model_label_is_named_as_such_and_has_its_error_rates(tmp_path):
+    """Per label field (sensitive and each category) a probability column named
+    ``model_<field>_simulated`` whose 0.5 threshold has sensitivity ≈ 0.9 and specificity
+    ≈ 0.995 against the hidden truth (within 4 binomial SE), recorded as model "simulated";
+    drawn from its own stream, so every other column is what it was without it."""
+    from curation.demo.model import SENSITIVITY, SPECIFICITY, model_column
+    from curation.demo.synthetic import CATEGORIES, make_catalogue
+
+    d = generate(tmp_path, items=20_000, impressions=1_000, seed=3)
+    cat = pq.read_table(d.catalogue)
+    truth = pq.read_table(d.truth).to_pandas()
+    fields = ["sensitive", *[f"cat_{c}" for c in CATEGORIES]]
+    assert [n for n in cat.column_names if n.startswith("model_")] == [
+        model_column(f) for f in fields]
+    for field in fields:
+        meta = cat.schema.field(model_column(field)).metadata
+        assert meta[b"model_name"] == b"simulated" and b"SIMULATED" in meta[b"note"]
+        p = cat.column(model_column(field)).to_numpy()
+        assert ((p > 0) & (p < 1) & (p != 0.5)).all()
+        true = truth["sensitive"].to_numpy() if field == "sensitive" else (
+            truth["sensitive"] & (truth["category"] == field.removeprefix("cat_"))).to_numpy()
+        for rate, want, where in ((np.mean(p[true] > 0.5), SENSITIVITY, true),
+                                  (np.mean(p[~true] < 0.5), SPECIFICITY, ~true)):
+            se = np.sqrt(want * (1 - want) / where.sum())
+            assert abs(rate - want) < 4 * se, (field, rate, want)
+    plain, _ = make_catalogue(20_000, np.random.default_rng(3))
+    assert cat.drop_columns([model_column(f) for f in fields]).equals(plain)

@@ -11,12 +11,17 @@ import pytest
 
 from curation.estimation import SurveyDesign
 from curation.estimation.change import (
+    arc_overlap,
+    check_comparable,
+    coordination_of,
     joint_probability,
     mover_difference,
+    prn_shift,
     proportion_change,
 )
 from samplers import allocate
 from samplers.prn import prn
+from schemas import DesignError, Manifest
 
 from .coverage import binomial_band, hard_population, priority, stratified, survey_design
 
@@ -56,6 +61,68 @@ def test_joint_probabilities_of_coordinated_prns():
     assert joint_probability(pa_, pb_, "positive").tolist() == [0.2, 0.6, 0.5]
     assert np.allclose(joint_probability(pa_, pb_, "negative"), [0.0, 0.5, 0.0])
     assert np.allclose(joint_probability(pa_, pb_, "independent"), pa_ * pb_)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.02, 0.07, 0.3, 0.95, 0.999])
+def test_the_rotation_joint_probability_is_the_common_measure_of_two_prn_arcs(shift):
+    u = np.random.default_rng(1).uniform(size=400_000)
+    pi_a, pi_b = np.array([0.05, 0.1, 0.6, 0.9]), np.array([0.08, 0.1, 0.5, 0.95])
+    got = joint_probability(pi_a, pi_b, "rotation", shift)
+    for k in range(pi_a.size):  # P(u < π_A and (u + s) mod 1 < π_B), by simulation
+        freq = np.mean((u < pi_a[k]) & (np.mod(u + shift, 1.0) < pi_b[k]))
+        assert got[k] == pytest.approx(freq, abs=4 * np.sqrt(freq / u.size) + 1e-4)
+    assert np.all(got <= np.minimum(pi_a, pi_b) + 1e-15)
+
+
+def test_a_rotation_without_shift_is_the_full_panel_and_a_full_shift_disjoint():
+    pi = np.array([0.01, 0.1, 0.3])
+    assert np.array_equal(arc_overlap(pi, pi, 0.0), pi)
+    assert np.array_equal(arc_overlap(pi, pi, pi), np.zeros(3))
+    assert np.allclose(arc_overlap(pi, pi, 0.25 * pi), 0.75 * pi)  # keeps 1 - r
+    assert np.allclose(prn_shift(np.array([0.3, 0.9]), np.array([0.3 + 1e-13, 0.1])), [0, 0.2])
+    assert prn_shift(np.array([0.3]), np.array([0.3 - 1e-13]))[0] == 0.0  # not 1 - ε
+
+
+def test_a_rotation_reads_its_shift_from_the_prns_and_needs_them():
+    d, y, ids = _srs()
+    p = SurveyDesign("poisson", d.codes, d.labels, d.prob, d.weight, population=400.0)
+    u = np.random.default_rng(2).uniform(0, 0.1, size=len(ids))
+    same = proportion_change(p, y, ids, p, y, ids, "rotation", prn_a=u, prn_b=u)
+    assert same.covariance == pytest.approx(
+        proportion_change(p, y, ids, p, y, ids, "positive").covariance, rel=1e-12)
+    moved = proportion_change(p, y, ids, p, y, ids, "rotation", prn_a=u, prn_b=u + 0.05)
+    assert 0 < moved.covariance < same.covariance  # π_AB = π − s: a smaller covariance
+    with pytest.raises(DesignError, match="prn columns"):
+        proportion_change(p, y, ids, p, y, ids, "rotation")
+
+
+def _manifest(seed=7, shifts=(), design=None, unit_col="item_id", prn=None):
+    return Manifest(kind="sample", design={"unit_col": unit_col, **(design or {})}, seed=seed,
+                    prn=prn or {"name": "acprn", "version": 1}, population={},
+                    allocation=[{"stratum": "s", "N_h": 10, "n_h": 2,
+                                 **({"prn_shift": x} if x else {})} for x in shifts or [0.0]],
+                    content_hash="h", package_version="0")
+
+
+def test_the_coordination_of_two_waves_from_their_manifests():
+    a = _manifest()
+    assert coordination_of(a, _manifest()) == "positive"
+    assert coordination_of(a, _manifest(seed=8)) == "independent"
+    assert coordination_of(a, _manifest(shifts=[0.1])) == "rotation"
+    assert coordination_of(_manifest(shifts=[0.1]), a) == "rotation"  # either order
+    assert coordination_of(a, _manifest(design={"rotation": {"rotation": 0.0}})) == "rotation"
+    assert coordination_of(a, _manifest(shifts=[0.4], design={
+        "coordination": {"overlap": "min"}})) == "negative"
+
+
+def test_waves_of_different_units_or_prn_algorithms_are_not_compared():
+    a = _manifest()
+    with pytest.raises(DesignError, match="by 'item_id' and B by 'impression_id'"):
+        check_comparable(a, _manifest(unit_col="impression_id"))
+    with pytest.raises(DesignError, match="incompatible designs"):
+        check_comparable(a, _manifest(prn={"name": "acprn", "version": 2},
+                                      design={"rotation": {"rotation": 0.5}}))
+    check_comparable(a, _manifest(seed=9))  # independent waves of the same units: fine
 
 
 def test_mover_with_no_correlation_is_newcombe_and_correlation_narrows_it():

@@ -67,6 +67,10 @@ def test_gamma_interval_is_the_mid_p_poisson_interval_for_equal_weights(x):
 def test_auto_is_korn_graubard_under_srswor_and_mid_p_gamma_under_importance_designs():
     assert resolve_method("auto", "poisson") == "gamma"
     assert resolve_method("auto", "srswor") == "beta"
+    # Neyman allocation on a model's label: fractions 25 times apart → the skew interval
+    assert resolve_method("auto", "srswor", np.array([0.025, 0.62])) == "skew"
+    assert resolve_method("auto", "srswor", np.array([0.02, 0.021, 0.03])) == "beta"
+    assert resolve_method("auto", "poisson", np.array([0.025, 0.62])) == "gamma"
     assert resolve_method("beta", "poisson") == "beta"
     with pytest.raises(Exception, match="unknown interval method 'nope'"):
         resolve_method("nope", "poisson")

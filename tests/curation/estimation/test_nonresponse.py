@@ -114,6 +114,20 @@ def test_no_cells_is_the_within_strata_adjustment_and_cells_of_strata_give_its_w
     assert cells.weight.sum() == pytest.approx(90.0)
 
 
+def test_a_domains_variance_under_cell_adjustment_is_the_cells_two_phase_one():
+    """The domain shortcut of srswor designs must not bypass the cells' own variance."""
+    d = srswor()
+    r = np.ones(12, bool)
+    r[[1, 7, 8]] = False
+    adj, _ = adjust(d, r, (np.arange(12) % 3, ("a", "b", "c")))
+    assert isinstance(adj, NonresponseDesign) and adj.kind == "srswor"
+    x = np.linspace(1.0, 4.0, adj.n)
+    units = np.arange(0, adj.n, 2)
+    full = np.zeros(adj.n)
+    full[units] = x[units]
+    assert adj.domain_variance(units, x[units]) == adj.variance(full)
+
+
 def test_cell_weights_restore_each_cells_sampled_weight():
     d = poisson()
     df = frame()

@@ -18,13 +18,14 @@ class Rendered:
     page_errors: list[str]
     failed_requests: list[str]
     text: str
+    requests: list[str]  # every URL the page asked for (the page itself included)
 
 
 def render(path: Path, screenshot: Path | None = None) -> Rendered:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    console, errors, failed = [], [], []
+    console, errors, failed, requests = [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -32,6 +33,7 @@ def render(path: Path, screenshot: Path | None = None) -> Rendered:
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: failed.append(r.url[:80]))
+            page.on("request", lambda r: requests.append(r.url[:200]))
             page.goto(path.resolve().as_uri(), wait_until="load")
             images = page.evaluate(
                 "Array.from(document.images).map(i => ({complete: i.complete, "
@@ -41,4 +43,4 @@ def render(path: Path, screenshot: Path | None = None) -> Rendered:
                 page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
-    return Rendered(images, console, errors, failed, text)
+    return Rendered(images, console, errors, failed, text, requests)

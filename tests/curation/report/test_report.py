@@ -90,7 +90,9 @@ def test_report_renders_in_headless_chromium(audit, tmp_path):
     assert len(page.images) == len(report.figures) > 0
     assert all(i["complete"] and i["width"] > 100 for i in page.images), page.images
     assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
-    assert "How far is the review?" in page.text and "Estimates with intervals" in page.text
+    assert "How far is the review?" in page.text
+    assert page.text.count("How prevalent is sensitive content, and where?") == 1
+    assert "Overall and per group, with confidence intervals" in page.text
 
 
 def test_cli_report_and_bad_inputs(audit, tmp_path):
@@ -133,7 +135,8 @@ def test_full_report_renders_in_headless_chromium(demo, tmp_path):
     assert page.console_errors == [] and page.page_errors == [] and page.failed_requests == []
     for heading in ("In short", "Are groups represented in recommendations",
                     "Each label per group", "Who reviewed", "Units still unlabeled",
-                    "Estimates with intervals", "What the reviewers were exposed to"):
+                    "Overall and per group, with confidence intervals",
+                    "What the reviewers were exposed to"):
         assert heading in page.text
     numbers = json.loads((out / "metrics.json").read_text())
     assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: undefined is null
@@ -155,7 +158,7 @@ def test_report_states_the_nonresponse_assumption_and_worst_case_bounds(audit, t
     html = report.html.read_text()
     assert "Nonresponse: labels are missing at random within weighting cells of market" in html
     # stated once above the table (not in every row of it), and repeated in the summary
-    section = html.split("Estimates with intervals")[1]
+    section = html.split("Overall and per group, with confidence intervals")[1]
     assert section.count("missing at random") == 1 and html.count("missing at random") == 2
     assert "<th>worst_low</th>" in html and "<th>assumption</th>" not in html
     numbers = json.loads(report.metrics.read_text())

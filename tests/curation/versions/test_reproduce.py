@@ -162,3 +162,39 @@ def test_get_exports_a_past_dataset_and_refuses_to_clobber_local_edits(clone, tm
     code, text = curate("get", "v1", CAT, "-o", repo / CAT, "--repo", repo)
     assert code == 1 and "has uncommitted changes" in text, text
     assert tree_state(repo) == before
+
+
+def test_a_rotated_wave_is_redrawn_from_the_wave_it_rotated_from_at_that_revision(clone,
+                                                                                 monkeypatch):
+    """A rotating panel added without a stage: its manifest names the previous wave and the
+    rotation, and the redraw reads that wave as the revision holds it, not the workspace's."""
+    monkeypatch.chdir(clone.repo)
+    wave2 = "data/samples/catalogue_wave2.parquet"
+    code, text = curate("sample", "data/raw/catalogue.parquet", "-o", wave2, "--params",
+                        "params.yaml", "--section", "sample_catalogue", "--rotate-from", CAT,
+                        "--rotation", "0.25")
+    assert code == 0, text
+    sh(clone.repo, "dvc", "add", "-q", wave2)
+    commit(clone.repo, "wave 2, a rotating panel", tag="v3")
+    sh(clone.repo, "dvc", "push", "-q")
+    code, text = curate("sample", "data/raw/catalogue.parquet", "-o", "elsewhere.parquet",
+                        "--n", "300", "--seed", "5", "--strata", "market")
+    assert code == 0, text
+    (clone.repo / CAT).write_bytes((clone.repo / "elsewhere.parquet").read_bytes())
+    code, text = curate("reproduce", "v3", "--dataset", wave2)
+    assert code == 0, text
+    assert "REPRODUCED" in text and "NOT REPRODUCED" not in text, text
+
+
+def test_a_sample_of_named_columns_is_redrawn_with_those_columns(clone, monkeypatch):
+    monkeypatch.chdir(clone.repo)
+    slim = "data/samples/catalogue_slim.parquet"
+    code, text = curate("sample", "data/raw/catalogue.parquet", "-o", slim, "--n", "120",
+                        "--seed", "4", "--strata", "market", "--columns", "title")
+    assert code == 0, text
+    assert "genre" not in pq.read_schema(clone.repo / slim).names
+    sh(clone.repo, "dvc", "add", "-q", slim)
+    commit(clone.repo, "a slim sample", tag="v3")
+    code, text = curate("reproduce", "v3", "--dataset", slim)
+    assert code == 0, text
+    assert "REPRODUCED" in text and "NOT REPRODUCED" not in text, text
