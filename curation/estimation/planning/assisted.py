@@ -216,8 +216,9 @@ def _unseen_note(allocation: pd.DataFrame) -> str:
         return ""
     h = int(risky[np.argmax(share[risky])])
     return (f"; expects {expected[h]:.2g} sampled positive(s) in {allocation['stratum'].iloc[h]}"
-            f", {share[h]:.0%} of the variance: an interval that sees none there is too "
-            f"narrow (under-covers)")
+            f", {share[h]:.0%} of the variance: Korn–Graubard, which sees none there, is too "
+            f"narrow (under-covers); `curate estimate` gives such a disproportionate design the "
+            f"skew interval (--ci auto), which holds but is wider: plan more units")
 
 
 def _renamed(plan: Plan, design: str) -> Plan:
