@@ -276,11 +276,15 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
         y, binary = y_values(resp, ycol, source)
         y_full = pd.to_numeric(df[ycol], errors="coerce").to_numpy(np.float64) \
             if rates is not None and binary else None
-        designs = [("design", design)]
+        # (estimator, design of the respondents, design of every sampled unit: the bounds')
+        designs = [("design", design, full)]
         if assist is not None and ycol in assist.model.pred_cols:
-            designs.append(("model_assisted", assist.calibrated(design, ycol, kept, source)))
+            bounds_on = None if y_full is None else \
+                assist.calibrated(full, ycol, np.arange(len(df)), source)
+            designs.append(("model_assisted", assist.calibrated(design, ycol, kept, source),
+                            bounds_on))
             models[ycol] = assist.summary(design, ycol, y, kept)
-        for estimator, dsg in designs:
+        for estimator, dsg, dsg_all in designs:
             start = len(rows)
             for k, (label, value, mask) in enumerate(domains):
                 adjust = binary and ycol in rates_by_y and estimator == "design"
@@ -292,9 +296,9 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                     continue
                 N_d = dsg.population if label == "all" else (sizes or {}).get(value)
                 worst = (np.nan, np.nan)
-                if y_full is not None and estimator == "design":
-                    worst = missingness.worst_case_bounds(full, y_full, responded, full_masks[k],
-                                                          level, method)
+                if y_full is not None:
+                    worst = missingness.worst_case_bounds(dsg_all, y_full, responded,
+                                                          full_masks[k], level, method)
                 mean = hajek_mean(dsg, y, mask)
                 if binary:
                     lo, hi, used = proportion_interval(mean, level, method)

@@ -138,6 +138,17 @@ def test_calibration_comes_after_the_nonresponse_adjustment(folder, tmp_path):
     row = out[(out["estimator"] == "model_assisted") & (out["metric"] == "proportion")]
     assert row["estimate"].item() == pytest.approx(e.estimate, rel=1e-9)
     assert row["se"].item() == pytest.approx(e.se, rel=1e-9)
+    # worst-case bounds too: every missing label 0, then 1, over all sampled units, the
+    # design calibrated on the predictions as for the estimate
+    full = greg(recognise(df, manifest), df["risk_score"].to_numpy(), N, F)
+    y = df["sens"].to_numpy(float)
+    method = row["ci_method"].item()
+    low = proportion_interval(hajek_mean(full, np.where(lost, 0.0, y)), 0.95, method)[0]
+    high = proportion_interval(hajek_mean(full, np.where(lost, 1.0, y)), 0.95, method)[1]
+    assert (row["worst_low"].item(), row["worst_high"].item()) == pytest.approx((low, high),
+                                                                                rel=1e-9)
+    assert row["worst_low"].item() < row["ci_low"].item() < row["ci_high"].item() < \
+        row["worst_high"].item()
 
 
 def test_two_phase_estimates_from_the_phase2_sample_and_its_phase1(folder, tmp_path):
