@@ -80,6 +80,7 @@ OPTIONS: dict[str, Callable] = {
     "method": _one_of(("priority", "poisson")), "coordinate_with": _name,
     "overlap": _one_of(("max", "min")), "rotate_from": _name, "rotation": _number(0.0, 1.0),
     "phase2_of": _name, "uncertainty": _name, "floor": _number(0.0, 1.0), "predictions": _name,
+    "columns": _names,  # the input columns carried into the sample (a draw's, not a design's)
 }
 OPTION_NAMES = tuple(OPTIONS)
 _INTEGERS = {"n", "seed", "min_per_stratum", "n_bins", "n_clusters"}

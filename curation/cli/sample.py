@@ -90,7 +90,7 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
     check_output(output, [input_path, params, options.get("coordinate_with")],
                  suffixes=(".parquet",), sidecar=True)
     merged = load_section(params_file, section) if params_file else {}
-    merged.update({k: v for k, v in options.items() if v is not None})
+    merged.update({k: v for k, v in {**options, "columns": columns}.items() if v is not None})
     input_path = _input(input_path, merged.get("phase2_of"))
     check_output(output, [input_path, merged.get("predictions")], suffixes=(".parquet",),
                  sidecar=True)
@@ -99,8 +99,9 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
     if merged.get("rotate_from"):
         check_output(output, [merged["rotate_from"]], sidecar=True)
     parquet_dataset(input_path)  # the rules `curate validate` reads by, before any pass
+    carried = merged.pop("columns", None)  # --columns, or `columns:` in the params section
     sample = sampler_from_options(merged).sample(input_path, batch_rows=batch_rows, engine=engine,
-                                          scheduler=scheduler, columns=columns)
+                                                 scheduler=scheduler, columns=carried)
     sample.write(output)
     click.echo(allocation_table(sample))
     for line in thin_strata_warnings(sample):

@@ -139,12 +139,14 @@ def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
     if staged is not None:
         options, recipe = staged
         source = snap.relative(options.pop("input"))
+        carried = options.pop("columns", None)  # `--columns`: a draw argument, not the design's
         sampler = sampler_from_options(options, f"{snap.rev}: {recipe}")
         where = f"{snap.rev}'s params"
     else:
         sampler = sampler_from_manifest(stored)
         source = snap.relative(stored.population.get("source") or "")
         recipe, where = "the design in its manifest", "the manifest"
+        carried = stored.design.get("columns")
     design = declared_design(sampler)
     notes = design_differences(stored.design, design, where)
     if sampler.coordinate_with:
@@ -162,9 +164,7 @@ def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
     local = snap.fetch(source, tmp / "input" / source)
     spec = getattr(sampler, "strata", None)
     refitted = isinstance(spec, Strata) and spec.needs_fit and spec.fit is None
-    carried = stored.design.get("columns")  # `--columns`: only these came into the sample
-    drawn = sampler.sample(str(local), columns=carried) if carried else \
-        sampler.sample(str(local))
+    drawn = sampler.sample(str(local), columns=carried)
     return drawn, f"{recipe}, input {source}", notes, refitted
 
 

@@ -58,6 +58,21 @@ def test_neyman_on_anticipated_standard_deviations_from_a_model(tmp_path):
     assert abs(n_h["1"] - 1000 * share) <= 1 and n_h["1"] > 5 * 1000 * N_h["1"] / p.size
 
 
+def test_columns_come_from_the_command_line_or_the_params_section(demo, tmp_path):
+    (tmp_path / "params.yaml").write_text("slim:\n  n: 50\n  strata: market\n"
+                                          "  columns: [title]\n")
+    by_params, by_flag = tmp_path / "p.parquet", tmp_path / "f.parquet"
+    code, text = run("sample", demo / "catalogue.parquet", "-o", by_params, "--params",
+                     tmp_path / "params.yaml", "--section", "slim")
+    assert code == 0, text
+    code, text = run("sample", demo / "catalogue.parquet", "-o", by_flag, "--n", 50,
+                     "--strata", "market", "--columns", "title")
+    assert code == 0, text
+    assert pq.read_schema(by_params).names == pq.read_schema(by_flag).names
+    assert "genre" not in pq.read_schema(by_params).names
+    assert read_manifest(by_params).content_hash == read_manifest(by_flag).content_hash
+
+
 def test_importance_sample_of_impressions_by_exposure(demo, tmp_path):
     out = tmp_path / "r.parquet"
     code, text = run("sample", demo / "recommendations.parquet", "-o", out, "--design",

@@ -186,14 +186,25 @@ def test_a_rotated_wave_is_redrawn_from_the_wave_it_rotated_from_at_that_revisio
     assert "REPRODUCED" in text and "NOT REPRODUCED" not in text, text
 
 
-def test_a_sample_of_named_columns_is_redrawn_with_those_columns(clone, monkeypatch):
+@pytest.mark.parametrize("how", ["stage", "added"])
+def test_a_sample_of_named_columns_is_redrawn_with_those_columns(clone, monkeypatch, how):
+    """`--columns` carries only some columns: the redraw (from the stage's command, or from
+    the manifest of a file added without a stage) carries the same ones."""
     monkeypatch.chdir(clone.repo)
     slim = "data/samples/catalogue_slim.parquet"
-    code, text = curate("sample", "data/raw/catalogue.parquet", "-o", slim, "--n", "120",
-                        "--seed", "4", "--strata", "market", "--columns", "title")
-    assert code == 0, text
+    cmd = ["sample", "data/raw/catalogue.parquet", "-o", slim, "--n", "120", "--seed", "4",
+           "--strata", "market", "--columns", "title"]
+    if how == "stage":
+        pipeline = yaml.safe_load((clone.repo / "dvc.yaml").read_text())
+        pipeline["stages"]["slim"] = {"cmd": "curate " + " ".join(cmd),
+                                      "deps": ["data/raw/catalogue.parquet"], "outs": [slim]}
+        (clone.repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+        sh(clone.repo, "dvc", "repro", "-q", "slim")
+    else:
+        code, text = curate(*cmd)
+        assert code == 0, text
+        sh(clone.repo, "dvc", "add", "-q", slim)
     assert "genre" not in pq.read_schema(clone.repo / slim).names
-    sh(clone.repo, "dvc", "add", "-q", slim)
     commit(clone.repo, "a slim sample", tag="v3")
     code, text = curate("reproduce", "v3", "--dataset", slim)
     assert code == 0, text
