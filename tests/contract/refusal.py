@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -84,7 +85,15 @@ def process_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT as a terminal delivers it, even when the test run was
+    started in the background (a non-interactive shell then ignores SIGINT for its jobs, and an
+    ignored signal is inherited: the child would never see the test's SIGINT while starting)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def curate_process(*args, cwd: Path, env: dict | None = None, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "curation", *map(str, args)], cwd=cwd,
                             env=env or process_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+                            **popen)
