@@ -26,6 +26,7 @@ import argparse
 import os
 import platform
 import time
+from abc import ABC, abstractmethod
 
 import numpy as np
 from scipy import stats
@@ -52,7 +53,7 @@ def neyman_sizes(codes: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, 
     return N_h, allocate(N_h, n, "neyman", S_h=np.sqrt(p_h * (1 - p_h)), min_per_stratum=2)
 
 
-class Design:
+class Design(ABC):
     """A design: ``half_width(n, reps)`` is the mean half-width of its valid interval at n."""
 
     def __init__(self, name: str, y: np.ndarray, unit_var: float, method: str):
@@ -63,8 +64,9 @@ class Design:
         n0 = self.unit_var / (margin / Z) ** 2
         return int(n0 / (1 + n0 / self.y.size))
 
+    @abstractmethod
     def estimate(self, u: np.ndarray, n: int):
-        raise NotImplementedError
+        """The estimate of one sample drawn with the uniforms ``u`` at size ``n``."""
 
     def half_width(self, n: int, reps: int, seed0: int = 0) -> tuple[float, float]:
         """(mean half-width, coverage) over ``reps`` samples."""
