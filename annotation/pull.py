@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from schemas import storage
 from schemas.errors import AnnotationError, SchemaError
 from schemas.io import write_table
 from schemas.labels import category_columns, no_decision
@@ -201,8 +202,8 @@ def merge(existing: pd.DataFrame | None, new: pd.DataFrame) -> tuple[pd.DataFram
     return out, len(fresh), edits
 
 
-def _read_existing(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
+def _read_existing(path: Path | str) -> pd.DataFrame | None:
+    if not storage.exists(path):
         return None
     return read_labels(path)
 
@@ -267,8 +268,8 @@ def pull(projects: list[str] | str, output: str | os.PathLike, *,
     too when it exists.
     """
     projects = [projects] if isinstance(projects, str) else list(projects)
-    output = Path(output)
-    if output.suffix != ".parquet":
+    output = storage.as_path(output)  # an s3://... output stays a URI
+    if storage.suffix(output) != ".parquet":
         raise SchemaError("labels are written as Parquet: give an output ending in .parquet",
                           source=str(output))
     existing = _read_existing(output)

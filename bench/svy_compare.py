@@ -9,9 +9,11 @@
 markets as strata, a ``genre`` domain of ``--domains`` values cutting across them, ``--categories``
 0/1 labels ``cat0``...), writes it with its manifest to a temporary folder, then times on the
 same table: ``curate estimate`` as a user runs it (a fresh process, start-up and writing the result
-included), ``estimate_table`` in-process (the same work without start-up and I/O), and svy's
-``prop(y, by="genre")`` for each category (its design: strata, weights, N_h; one interval method,
-Wald, against our Korn-Graubard ones). Each time is the fastest of ``--repeats``.
+included), that command's parts (start-up: a fresh process importing the command's module; then
+in-process reading and checking the file against its manifest, ``estimate_table``, writing and
+printing the table), and svy's ``prop(y, by="genre")`` for each category (its design: strata,
+weights, N_h; one interval method, Wald, against our Korn-Graubard ones). Each time is the
+fastest of ``--repeats``, wall and CPU (this process and its children), with the load average.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import svy
 
 from curation.estimation import estimate_table, hajek_mean, recognise
@@ -132,42 +135,67 @@ def best(fn, repeats: int) -> tuple[float, float]:
     return min(walls), min(cpus)
 
 
-def scale(rows: int, domains: int, categories: int, repeats: int) -> None:
-    import pyarrow as pa
+def command_parts(data: Path, out: Path, ys: list[str], repeats: int) -> list[tuple]:
+    """(label, (wall, CPU)) of the parts of ``curate estimate``: start-up (a fresh process
+    importing the command), then in this process reading and checking DATA, the table, and
+    writing and printing it."""
+    from curation.cli.estimate import _fmt
+    from curation.estimation.inputs import load_sample
+    from schemas.io import write_table
 
+    startup = best(lambda: subprocess.run([sys.executable, "-c", "import curation.cli.estimate"],
+                                          check=True), repeats)
+    loaded = load_sample(data)
+    read = best(lambda: load_sample(data), repeats)
+    table = estimate_table(loaded[0], ys, domain="genre", manifest=loaded[1])
+    est = best(lambda: estimate_table(loaded[0], ys, domain="genre", manifest=loaded[1]),
+               repeats)
+
+    def write():
+        out.unlink(missing_ok=True)
+        write_table(out, pa.Table.from_pandas(table, preserve_index=False))
+        _fmt(table)
+
+    return [("  start-up: Python, imports (fresh process)", startup),
+            ("  read DATA, check it against its manifest", read),
+            ("  estimate_table (estimates and intervals)", est),
+            ("  write the result, format the printed table", best(write, repeats))]
+
+
+def scale(rows: int, domains: int, categories: int, repeats: int) -> None:
     from samplers import Sample
 
+    load = os.getloadavg()[0]
     s, df = scale_sample(rows, domains, categories)
     ys = [f"cat{c}" for c in range(categories)]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "labeled.parquet"
+        data, out = Path(tmp) / "labeled.parquet", Path(tmp) / "est.parquet"
         Sample(pa.Table.from_pandas(df, preserve_index=False), s.manifest).write(data)
-        cmd = [sys.executable, "-m", "curation", "estimate", str(data), "-o",
-               str(Path(tmp) / "est.parquet"), "--domain", "genre"]
+        cmd = [sys.executable, "-m", "curation", "estimate", str(data), "-o", str(out),
+               "--domain", "genre"]
         for y in ys:
             cmd += ["--y", y]
 
         def cli():
-            os.unlink(Path(tmp) / "est.parquet") if (Path(tmp) / "est.parquet").exists() \
-                else None
+            out.unlink(missing_ok=True)
             subprocess.run(cmd, check=True, capture_output=True)
 
         cli_s = best(cli, repeats)
-    ours_s = best(lambda: estimate_table(df, ys, domain="genre", manifest=s.manifest), repeats)
+        parts = command_parts(data, Path(tmp) / "parts.parquet", ys, repeats)
     df["N_h"] = df.stratum.map({a["stratum"]: a["N_h"] for a in s.manifest.allocation}
                                ).astype(float)
     smp = svy.Sample(pl.from_pandas(df[["stratum", "design_weight", "N_h", "genre", *ys]]),
                      svy.Design(stratum="stratum", wgt="design_weight", pop_size="N_h"))
     svy_s = best(lambda: [smp.estimation.prop(y, by="genre") for y in ys], repeats)
     print(f"{len(df):,} labeled rows x {df.genre.nunique()} domains x {categories} categories "
-          f"(fastest of {repeats}; seconds wall / CPU; load average "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+          f"(fastest of {repeats}; seconds wall / CPU; load average {load:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end, on {os.cpu_count()} cores)")
     for label, (wall, cpu) in [("curate estimate (fresh process, whole command)", cli_s),
-                               ("estimate_table (in-process)", ours_s),
+                               *parts,
                                ("svy prop(y, by=genre) for each category", svy_s)]:
         print(f"  {label:<48}{wall:8.3f} /{cpu:8.3f}")
-    print(f"  ratio in-process ours / svy (wall, CPU)         {ours_s[0] / svy_s[0]:8.3f} /"
-          f"{ours_s[1] / svy_s[1]:8.3f}")
+    print(f"  ratio whole command / svy (wall, CPU)           {cli_s[0] / svy_s[0]:8.3f} /"
+          f"{cli_s[1] / svy_s[1]:8.3f}")
     ours = estimate_table(df, ys, domain="genre", manifest=s.manifest)
     ours = ours[ours.metric == "proportion"].set_index(["y", "domain"])
     gaps = []

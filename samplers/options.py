@@ -17,6 +17,7 @@ import yaml
 
 from schemas import DesignError, read_manifest
 from schemas.lists import split_list
+from schemas.storage import as_path, contents, is_file
 
 from . import SAMPLERS
 from .base import BaseSampler
@@ -143,7 +144,7 @@ def _linked(sampler: BaseSampler, o: dict, source: str) -> BaseSampler:
     differs from the previous wave's is an error, and the seed used is the previous one's."""
     sampler.rotate_from, sampler.rotation = o.get("rotate_from"), o.get("rotation")
     previous = o.get("rotate_from") or o.get("coordinate_with")
-    if previous and Path(previous).is_file():
+    if previous and is_file(previous):  # a file or an object (s3://...)
         prev_seed = read_manifest(previous).seed
         if prev_seed is not None:
             if "seed" in o:
@@ -153,15 +154,15 @@ def _linked(sampler: BaseSampler, o: dict, source: str) -> BaseSampler:
 
 
 def load_section(path: str | Path, section: str | None) -> dict:
-    """The sampling options of ``section`` of a YAML parameters file (dotted names reach
-    nested sections), checked."""
-    path = Path(path)
+    """The sampling options of ``section`` of a YAML parameters file or object (dotted names
+    reach nested sections), checked."""
+    path = as_path(path)  # an s3://... URI stays one
     if path.is_dir():
         raise DesignError(f"{path}: is a directory, not a parameters file")
     if not path.exists():
         raise DesignError(f"{path}: no such parameters file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(contents(path).decode("utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DesignError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from schemas import DesignError, Manifest, SchemaError, content_hash, read_manifest
 from schemas.io import read_parquet
+from schemas.storage import ObjectPath, as_path, check_objects, readable
 from schemas.validate import rows_where
 
 from .base import BaseSampler, Sample, package_version, package_versions
@@ -128,7 +129,8 @@ class Phase2Sampler(BaseSampler):
 
     def sample(self, data: str | os.PathLike, *, batch_rows: int | None = None,
                engine: str = "stream", scheduler=None, columns=None) -> Sample:
-        """Draw phase 2 from the phase-1 sample file ``data`` (Parquet with its manifest).
+        """Draw phase 2 from the phase-1 sample ``data`` (a Parquet file or object, its
+        manifest in the metadata).
 
         The phase-1 sample is read in this process (``batch_rows`` does not change it);
         ``engine='dask'`` is refused (nothing to distribute), and so are ``columns`` (phase 2
@@ -144,7 +146,7 @@ class Phase2Sampler(BaseSampler):
         if not isinstance(data, str | os.PathLike):
             raise DesignError("phase 2 is drawn from a phase-1 sample file (its manifest "
                               "proves what it is)")
-        path = Path(data)
+        path = as_path(data)  # an s3://... URI stays one
         table, first = _phase1(path)
         n1 = table.num_rows
         if self.n > n1:
@@ -152,11 +154,10 @@ class Phase2Sampler(BaseSampler):
                               f"({n1} units); phase 2 is a subsample of it")
         pred_hash = None
         if self.predictions:  # the model's column joins phase 1 (its hash is checked above)
-            values, pred_hash = joined_predictions(Path(self.predictions), self.uncertainty,
-                                                   table, path)
+            predictions = as_path(self.predictions)
+            values, pred_hash = joined_predictions(predictions, self.uncertainty, table, path)
             table = table.append_column(self.uncertainty, values)
-            p_hat = _uncertainty(table, self.uncertainty, Path(self.predictions),
-                                 " (phase-1 rows)")
+            p_hat = _uncertainty(table, self.uncertainty, predictions, " (phase-1 rows)")
         else:
             p_hat = _uncertainty(table, self.uncertainty, path) if self.uncertainty else None
         pi2 = phase2_probabilities(float(self.n), n1, p_hat, float(self.floor))
@@ -175,8 +176,8 @@ class Phase2Sampler(BaseSampler):
                                               "column": self.uncertainty}
         return Sample(out, manifest)
 
-    def _manifest(self, path: Path, first: Manifest, table: pa.Table, pi2: np.ndarray,
-                  keep: np.ndarray, out: pa.Table, key: int) -> Manifest:
+    def _manifest(self, path: Path | ObjectPath, first: Manifest, table: pa.Table,
+                  pi2: np.ndarray, keep: np.ndarray, out: pa.Table, key: int) -> Manifest:
         strata = table.column("stratum").to_numpy(zero_copy_only=False).astype(str)
         labels, codes = np.unique(strata, return_inverse=True)
         N_h = np.bincount(codes, minlength=len(labels))
@@ -227,8 +228,9 @@ def phase2_from_manifest(manifest: Manifest) -> tuple[Phase2Sampler, str]:
     return Phase2Sampler(**params), str(design["phase1"]["path"])
 
 
-def _phase1(path: Path) -> tuple[pa.Table, Manifest]:
+def _phase1(path: Path | ObjectPath) -> tuple[pa.Table, Manifest]:
     """The phase-1 table (metadata dropped) and manifest, checked to be an intact sample."""
+    check_objects([path])  # a missing object or bucket says so, in one line
     try:
         first = read_manifest(path)
     except SchemaError as exc:
@@ -254,10 +256,11 @@ def _phase1(path: Path) -> tuple[pa.Table, Manifest]:
     return table, first
 
 
-def joined_predictions(path: Path, column: str, phase1: pa.Table,
-                       phase1_path: Path) -> tuple[pa.ChunkedArray, str]:
-    """Column ``column`` of the predictions table at ``path`` (Parquet, or CSV), in the order of
-    the phase-1 rows, and the table's content hash; every phase-1 unit needs exactly one row."""
+def joined_predictions(path: Path | ObjectPath, column: str, phase1: pa.Table,
+                       phase1_path: Path | ObjectPath) -> tuple[pa.ChunkedArray, str]:
+    """Column ``column`` of the predictions table at ``path`` (Parquet, or CSV; a file or an
+    object), in the order of the phase-1 rows, and the table's content hash; every phase-1
+    unit needs exactly one row."""
     if column in phase1.column_names:
         raise SchemaError(f"--uncertainty column {column!r} is already a phase-1 column: drop "
                           f"--predictions {path} to use it, or name the predictions' own column",
@@ -268,7 +271,7 @@ def joined_predictions(path: Path, column: str, phase1: pa.Table,
         import pyarrow.csv as pv
 
         try:
-            table = pv.read_csv(path, convert_options=pv.ConvertOptions(
+            table = pv.read_csv(readable(path), convert_options=pv.ConvertOptions(
                 column_types={"unit_id": pa.string()}))
         except (pa.ArrowInvalid, OSError) as exc:
             raise SchemaError(f"cannot read CSV: {str(exc).splitlines()[0]}",
@@ -293,7 +296,8 @@ def joined_predictions(path: Path, column: str, phase1: pa.Table,
     return table.column(column).take(at), content_hash(table.replace_schema_metadata(None))
 
 
-def _uncertainty(table: pa.Table, column: str, path: Path, rows_of: str = "") -> np.ndarray:
+def _uncertainty(table: pa.Table, column: str, path: Path | ObjectPath,
+                 rows_of: str = "") -> np.ndarray:
     """The model probabilities ``p̂`` of column ``column``: numeric, in [0, 1], no null."""
     if column not in table.column_names:
         raise SchemaError(f"no --uncertainty column {column!r} (columns: "

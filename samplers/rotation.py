@@ -44,7 +44,6 @@ them (``Σ 1/π_A`` over A's departed units) and the new items are ``N_B − (N_
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,7 @@ import pyarrow.compute as pc
 
 from schemas import DesignError, Manifest, read_manifest
 from schemas.io import read_parquet
+from schemas.storage import as_path, check_objects
 
 
 def stratum_shift(n_h: np.ndarray, N_h: np.ndarray, rotation: float) -> np.ndarray:
@@ -212,7 +212,8 @@ class WaveLink:
                             or not 0.0 <= float(rotation) <= 1.0):
             raise DesignError(f"--rotate-from needs --rotation, a share in [0, 1] of the "
                               f"units to replace (got {rotation!r})")
-        path = Path(previous)
+        path = as_path(previous)  # an s3://... URI stays one
+        check_objects([path])  # a missing object or bucket says so, in one line
         manifest = read_manifest(path)
         if manifest.seed is None:
             raise DesignError(f"{path}: the previous sample's manifest records no seed")

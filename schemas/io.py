@@ -92,9 +92,11 @@ def _shown(folder: Path, target: Path) -> str:
     return str(folder)
 
 
-def check_folder(folder: str | os.PathLike) -> None:
-    """SchemaError unless ``folder`` is a folder or can be made as one."""
-    folder = Path(folder)
+def check_folder(folder: str | os.PathLike, writer: str = "this command") -> None:
+    """SchemaError unless ``folder`` is a local folder or can be made as one (``writer``, e.g.
+    'curate report', names who fills it in the refusal of an object-storage URI)."""
+    storage.refuse_folder(folder, writer)
+    folder = local_path(folder)
     try:
         st = os.stat(folder)
     except (FileNotFoundError, NotADirectoryError):
@@ -186,8 +188,7 @@ def atomic_path(target: str | os.PathLike, mode: int | None = None) -> Iterator[
 
 
 def _sidecar(path: Path) -> Path:
-    """The manifest a reader looks for beside ``path`` (``x.parquet`` → ``x.manifest.json``,
-    ``x.csv`` → ``x.manifest.json``)."""
+    """The manifest beside ``path`` (``x.parquet`` or ``x.csv`` → ``x.manifest.json``)."""
     stem = path.name.removesuffix(".parquet") if path.suffix == ".parquet" else path.stem
     return path.with_name(stem + MANIFEST_SUFFIX)
 
@@ -263,8 +264,7 @@ def check_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike |
 
 
 def refuse_overwrite(output: str | os.PathLike, inputs: list[str | os.PathLike | None]) -> None:
-    """SchemaError when ``output`` is one of the ``inputs`` or their manifests (outputs never
-    overwrite inputs); see :func:`check_output` for every check of an output."""
+    """:func:`check_output` with no suffix or sidecar rule: outputs never overwrite inputs."""
     check_output(output, inputs)
 
 

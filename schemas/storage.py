@@ -12,6 +12,12 @@ multipart upload that becomes visible only when completed), so no reader sees pa
 failure leaves the previous object. An object's identity (its ETag, else a SHA-256 of its bytes)
 goes into the manifest of a sample drawn from it, so that a redraw can show it read the same
 bytes.
+
+Commands carry what they were given through :func:`as_path`: a local ``Path``, or an
+:class:`ObjectPath` (the URI, which ``Path`` would mangle into ``s3:/b/x``), so every verb that
+reads or writes a table takes either. A command that fills a folder with several files
+(``curate report``, ``demo-data``, ``demo``) refuses a URI (:func:`refuse_folder`): objects
+written one by one are no single version a reader could trust.
 """
 
 from __future__ import annotations
@@ -233,3 +239,140 @@ def check_output(output: str, inputs: list, sidecar_suffix: str | None) -> None:
                 raise SchemaError(f"is inside the input prefix {p}, whose objects are all "
                                   f"read; write it elsewhere", source=str(output))
         check_target(target)
+
+
+# -- a path or a URI, as readers and writers of every verb take it ----------------------------
+
+class ObjectPath(str):
+    """An object-storage URI (it *is* the str, which every reader here takes) answering what
+    code asks of a ``Path`` it was given: ``name``, ``stem``, ``suffix``, ``exists()``,
+    ``is_file()``, ``is_dir()``. ``Path(uri)`` would mangle it (``s3://b/x`` → ``s3:/b/x``)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(urlparse(self).path).name
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def exists(self) -> bool:
+        return exists(self)
+
+    def is_file(self) -> bool:
+        return is_file(self)
+
+    def is_dir(self) -> bool:
+        return self.exists() and not self.is_file()
+
+
+def as_path(path: str | os.PathLike) -> Path | ObjectPath:
+    """What a command carries for a file it was given: a ``Path`` for a local path (a
+    ``file://`` URI as the path it names), an :class:`ObjectPath` for object storage."""
+    return ObjectPath(path) if is_remote(path) else local_path(path)
+
+
+def exists(path: str | os.PathLike) -> bool:
+    """Whether a file, folder, object or prefix is at ``path`` (a missing bucket: False;
+    storage that cannot be reached: SchemaError)."""
+    if not is_remote(path):
+        return local_path(path).exists()
+    import pyarrow.fs as pafs
+
+    fs, where = resolve(str(path))
+    return _info(fs, where, str(path)).type != pafs.FileType.NotFound
+
+
+def check_objects(paths) -> None:
+    """SchemaError naming the first object-storage URI of ``paths`` whose object (or prefix)
+    or bucket is missing (:func:`kind`), before a reader says it less plainly; local paths
+    are left to the readers."""
+    for path in paths:
+        if is_remote(path):
+            kind(str(path))
+
+
+def is_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a regular file or an object (not a folder or a prefix)."""
+    if not is_remote(path):
+        return local_path(path).is_file()
+    import pyarrow.fs as pafs
+
+    fs, where = resolve(str(path))
+    return _info(fs, where, str(path)).type == pafs.FileType.File
+
+
+def suffix(path: str | os.PathLike) -> str:
+    """The extension of ``path`` or of a URI's object name, lower case (``.parquet``)."""
+    name = PurePosixPath(urlparse(str(path)).path).name if is_remote(path) else Path(path).name
+    return PurePosixPath(name).suffix.lower()
+
+
+def beside(path: str | os.PathLike, ending: str) -> str:
+    """The file beside ``path`` named by its stem and ``ending`` (``x.csv``, ``.png`` →
+    ``x.png``), a URI for a URI."""
+    if not is_remote(path):
+        out = local_path(path)
+        return str(out.with_name(out.stem + ending))
+    head, _, name = str(path).rpartition("/")
+    return f"{head}/{PurePosixPath(name).stem}{ending}"
+
+
+def readable(path: str | os.PathLike):
+    """What a reader (pandas, ``pyarrow.csv``) opens for ``path``: the local path, or a buffer
+    of the object's bytes; a missing object or bucket is a SchemaError naming it."""
+    if not is_remote(path):
+        return local_path(path)
+    import io
+
+    return io.BytesIO(contents(path))
+
+
+def contents(path: str | os.PathLike) -> bytes:
+    """The bytes of the file or object at ``path``; SchemaError naming a missing one."""
+    if not is_remote(path):
+        try:
+            return local_path(path).read_bytes()
+        except OSError as exc:
+            raise SchemaError(f"cannot read: {_line(exc)}", source=str(path)) from None
+    if kind(str(path)) == "folder":  # else the error of a missing bucket or object
+        raise SchemaError("is a prefix holding objects, not an object: give a file name",
+                          source=str(path))
+    data = read_bytes(str(path))
+    if data is None:
+        raise SchemaError("no such object", source=str(path))
+    return data
+
+
+def parquet_schema(path: str | os.PathLike):
+    """The Arrow schema of the Parquet file or object at ``path`` (footer only)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fs, where = resolve(str(path)) if is_remote(path) else (None, str(local_path(path)))
+    try:
+        return pq.read_schema(where, filesystem=fs)
+    except (OSError, pa.ArrowInvalid) as exc:
+        if is_remote(path):
+            kind(str(path))  # a missing object or bucket says so
+        raise SchemaError(f"cannot read Parquet: {_line(exc)}", source=str(path)) from None
+
+
+def refuse_folder(folder: str | os.PathLike, writer: str) -> None:
+    """SchemaError for an object-storage URI given as the folder ``writer`` fills with several
+    files: they would be objects written one by one, which no reader can take as one version."""
+    local_only(folder, f"{writer} writes a folder of several files; give a local path (and "
+                       f"copy the folder up when it is complete, e.g. `aws s3 cp --recursive`)")
+
+
+def local_only(path: str | os.PathLike | None, why: str) -> None:
+    """SchemaError ``why`` (what the file is and what to give) when ``path`` is an
+    object-storage URI: for files that are no table, such as local state rewritten in place."""
+    if is_remote(path):
+        raise SchemaError(why, source=str(path))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import click
 
@@ -57,22 +56,16 @@ def check_inputs_manifests(paths, kinds=("sample", "curated")) -> None:
     """Each Parquet file of ``paths`` that carries a manifest of one of ``kinds`` must match
     it (:func:`curation.estimation.inputs.check_manifest`): an edited sample or curated
     dataset is refused before anything is computed from it."""
-    import pyarrow.parquet as pq
-
     from curation.estimation.inputs import check_manifest
-    from schemas import SchemaError, read_manifest
+    from schemas import read_manifest
     from schemas.io import read_parquet
     from schemas.manifest import METADATA_KEY
+    from schemas.storage import as_path, is_file, parquet_schema, suffix
 
-    for path in paths:
-        path = Path(path)
-        if not path.is_file() or path.suffix != ".parquet":
+    for path in map(as_path, paths):  # a URI stays one (s3://...)
+        if suffix(path) != ".parquet" or not is_file(path):
             continue
-        try:
-            meta = pq.read_schema(path).metadata or {}
-        except (OSError, ValueError) as exc:
-            raise SchemaError(f"cannot read Parquet: {str(exc).splitlines()[0]}",
-                              source=str(path)) from None
+        meta = parquet_schema(path).metadata or {}
         if METADATA_KEY not in meta:
             continue
         manifest = read_manifest(path)

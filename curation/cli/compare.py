@@ -27,8 +27,10 @@ from .checks import LEVEL, OPEN_UNIT
 @click.option("--domain", help="Domain column: the change per value, besides 'all'.")
 @LEVEL
 @click.option("--coordination", type=click.Choice(COORDINATIONS),
-              show_default="from the manifests: --coordinate-with, or the same PRN key",
-              help="How the waves' PRNs relate.")
+              show_default="from the manifests",
+              help="How the waves' PRNs relate: positive (the same PRN key, as --overlap "
+                   "max), negative (--overlap min), independent (other keys) or rotation "
+                   "(--rotate-from: B's PRNs are A's shifted).")
 @click.option("--rev", "revs", multiple=True, metavar="REV",
               help="Twice, instead of WAVE_A WAVE_B: git revisions (tags, commits) whose "
                    "--dataset is read through DVC, without checkout.")

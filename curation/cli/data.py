@@ -18,7 +18,7 @@ from schemas.io import check_folder, read_parquet
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 def demo_data(outdir: str, items: int, impressions: int, seed: int) -> None:
     """Generate a synthetic catalogue, recommendation log and hidden truth in OUTDIR."""
-    check_folder(outdir)
+    check_folder(outdir, "curate demo-data")
     out = generate(outdir, items=items, impressions=impressions, seed=seed)
     for path in (out.catalogue, out.recommendations, out.truth):
         click.echo(f"wrote {path}")

@@ -30,7 +30,7 @@ def demo_cmd(workdir: str, items: int, impressions: int, seed: int, n_catalogue:
     """Run a whole audit in WORKDIR (audit-demo if not given): data, samples, Label Studio,
     SIMULATED annotators, pull, adjudication, estimates vs the hidden truth, report, DVC
     version."""
-    check_folder(workdir)
+    check_folder(workdir, "curate demo")
     run_demo(workdir, items=items, impressions=impressions, seed=seed, n_catalogue=n_catalogue,
              n_impressions=n_impressions, port=port, keep_running=keep_running,
              echo=click.echo)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from curation.report import ReportInputs, build_report
 from schemas.io import check_folder
+from schemas.storage import as_path, check_objects  # a URI (s3://...) stays one
 
 from .checks import LEVEL, OPEN_UNIT, check_inputs_manifests
 
@@ -82,18 +81,20 @@ def report_cmd(samples, populations, curated, previous, trend, pred_cols, fdr, e
     if not (samples or curated or estimates or impressions or labels):
         raise click.UsageError("give at least one --sample, --curated, --estimates, "
                                "--impressions or --labels")
-    check_folder(outdir)
+    check_folder(outdir, "curate report")
+    check_objects([*samples, *populations, *curated, *previous, trend, *estimates, catalogue,
+                   *impressions, *labels])
     check_inputs_manifests([*samples, *curated, *previous, *impressions])
     sources = [*samples, *curated]
     inputs = ReportInputs(
-        samples=tuple(Path(s) for s in samples),
-        populations={str(Path(s)): Path(p) for s, p in zip(sources, populations,
-                                                           strict=False)},
-        curated=tuple(Path(c) for c in curated), estimates=tuple(Path(e) for e in estimates),
-        catalogue=Path(catalogue) if catalogue else None,
-        impressions=tuple(Path(i) for i in impressions), groups=tuple(groups),
-        labels=tuple(Path(lb) for lb in labels), level=level, title=title,
-        previous=tuple(Path(p) for p in previous), trend=Path(trend) if trend else None,
+        samples=tuple(map(as_path, samples)),
+        populations={str(as_path(s)): as_path(p) for s, p in zip(sources, populations,
+                                                                 strict=False)},
+        curated=tuple(map(as_path, curated)), estimates=tuple(map(as_path, estimates)),
+        catalogue=as_path(catalogue) if catalogue else None,
+        impressions=tuple(map(as_path, impressions)), groups=tuple(groups),
+        labels=tuple(map(as_path, labels)), level=level, title=title,
+        previous=tuple(map(as_path, previous)), trend=as_path(trend) if trend else None,
         pred_cols=pred_cols, fdr=fdr)
     report = build_report(inputs, outdir)
     click.echo(f"wrote {report.html} ({len(report.figures)} figures, numbers in "

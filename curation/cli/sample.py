@@ -12,6 +12,7 @@ from samplers.options import ALLOCATIONS, load_section, sampler_from_options
 from samplers.rotation import wave_lines
 from samplers.source import DEFAULT_BATCH_ROWS
 from schemas.io import check_output, parquet_dataset
+from schemas.storage import is_file, is_remote
 
 from .render import allocation_table, thin_strata_warnings
 
@@ -86,7 +87,7 @@ def sample_cmd(input_path: str, output: str, params_file: str | None, section: s
         raise click.UsageError("--section needs --params")
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    params = params_file if params_file and Path(params_file).is_file() else None
+    params = params_file if params_file and is_file(params_file) else None
     check_output(output, [input_path, params, options.get("coordinate_with")],
                  suffixes=(".parquet",), sidecar=True)
     merged = load_section(params_file, section) if params_file else {}
@@ -118,10 +119,17 @@ def _input(input_path: str | None, phase1: str | None) -> str:
         if input_path is None:
             raise click.UsageError("give INPUT (the population), or --phase2-of PHASE1")
         return input_path
-    if input_path is not None and Path(input_path).resolve() != Path(phase1).resolve():
+    if input_path is not None and not _same(input_path, phase1):
         raise click.UsageError(f"INPUT {input_path} and --phase2-of {phase1} differ: phase 2 "
                                f"is drawn from its phase-1 sample; give only --phase2-of")
     return phase1
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two given paths name one file (URIs: the same string; an object has one name)."""
+    if is_remote(a) or is_remote(b):
+        return a.rstrip("/") == b.rstrip("/")
+    return Path(a).resolve() == Path(b).resolve()
 
 
 COMMANDS = [sample_cmd]

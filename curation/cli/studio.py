@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from annotation import server
@@ -17,6 +15,7 @@ from annotation.queues import Budget
 from schemas.io import TABLE_SUFFIXES, check_output, write_table
 from schemas.labels import DEFAULT_CATEGORIES, categories_of
 from schemas.lists import split_list
+from schemas.storage import exists, local_only
 from schemas.validate import read_labels
 
 from .checks import SECONDS, connect, require_projects
@@ -128,6 +127,8 @@ def push_cmd(sample: str, project: str, template: str | None, catalogue: str | N
                                    "counts: give --budget too")
         limit = Budget(budget, frozenset(split_list(high_risk_strata)), high_risk_score)
     if ledger:
+        local_only(ledger, "the ledger is this machine's record of what was pushed, rewritten "
+                           "as tasks are imported: give a local path")
         check_output(ledger, [sample, catalogue, expert_from, gold_path], suffixes=(".json",))
     _local_checks(sample, queues, annotators, overlap, gold_rate)
     conn = connect(directory)
@@ -199,7 +200,7 @@ def pull_cmd(projects: tuple[str, ...], output: str, timeout: float, no_expert: 
     The expert queue of a project (titled PROJECT-expert, filled by `curate push
     --expert-from`) is read with it when it exists."""
     check_output(output, suffixes=(".parquet",))
-    if Path(output).exists():
+    if exists(output):
         read_labels(output)  # appended to: it must be a labels file
     conn = connect(directory)
     require_projects(conn, projects)

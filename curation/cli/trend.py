@@ -10,8 +10,9 @@ from .checks import LEVEL, OPEN_UNIT
 
 
 def _beside(output: str, suffix: str) -> str:
-    out = Path(output)
-    return str(out.with_name(out.stem + suffix))
+    from schemas.storage import beside
+
+    return beside(output, suffix)
 
 
 @click.command("trend")

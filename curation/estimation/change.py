@@ -19,11 +19,8 @@ centred form of Tam (1984) instead (given the sizes, the common units are a simp
 of each wave), ``Σ_h N_h² (n_AB,h/(n_A,h n_B,h) − 1/N_h) S_AB,h`` on the
 scores ``x/w`` of the common units, consistent with each wave's own variance.
 
-The interval of a difference of rare proportions is built from each wave's own skewed interval
-(by default the mid-p gamma interval, which holds under both variance families; the
-conservative Korn–Graubard pieces make the difference over-cover) by the method of variance
-estimates recovery with their correlation (Zou & Donner 2008), so it inherits their skew and
-never leaves [-1, 1].
+The interval of a change (gains and losses for rare proportions, else MOVER of the two waves'
+intervals) is :mod:`.change_interval`'s.
 """
 
 from __future__ import annotations
@@ -35,8 +32,9 @@ import numpy as np
 
 from schemas import DesignError
 
+from .change_interval import Side, census, mover_of_difference, split_interval
 from .estimators import Estimate, hajek_mean
-from .intervals import proportion_interval, resolve_method
+from .intervals import RARE, proportion_interval, resolve_method
 from .survey_design import SurveyDesign
 
 COORDINATIONS = ("positive", "negative", "independent", "rotation")
@@ -197,24 +195,6 @@ def tam_covariance(design_a: SurveyDesign, x_a: np.ndarray, ia: np.ndarray,
     return float(total)
 
 
-def mover_difference(p_a: float, lo_a: float, hi_a: float, p_b: float, lo_b: float,
-                     hi_b: float, r: float) -> tuple[float, float]:
-    """Interval of ``p_B − p_A`` from the two intervals and their correlation ``r``
-    (Zou & Donner 2008).
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in mover_difference(.1, .05, .17, .2, .13, .29, 0.0)]
-    [0.001, 0.203]
-    """
-    d = p_b - p_a
-    low = d - math.sqrt(max((p_b - lo_b) ** 2 + (hi_a - p_a) ** 2
-                            - 2 * r * (p_b - lo_b) * (hi_a - p_a), 0.0))
-    high = d + math.sqrt(max((hi_b - p_b) ** 2 + (p_a - lo_a) ** 2
-                             - 2 * r * (hi_b - p_b) * (p_a - lo_a), 0.0))
-    return max(low, -1.0), min(high, 1.0)
-
-
 def proportion_change(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray,
                       design_b: SurveyDesign, y_b: np.ndarray, ids_b: np.ndarray,
                       coordination: str = "positive", level: float = 0.95,
@@ -230,17 +210,25 @@ def proportion_change(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray
                         design_b, _scores(design_b, y_b, domain_b), ids_b, coordination,
                         prn_a, prn_b)
     keys_a, keys_b = unit_keys(ids_a, ids_b)
-    in_a, in_b = keys_a[_mask(design_a, domain_a)], keys_b[_mask(design_b, domain_b)]
-    overlap = int(np.intersect1d(in_a, in_b).size)  # units of the domain in both waves
-    # as for the misclassification MOVER: the mid-p gamma pieces under every design (with
-    # Korn–Graubard's conservative pieces the difference over-covers: 0.98)
+    mask_a, mask_b = _mask(design_a, domain_a), _mask(design_b, domain_b)
+    overlap = int(np.intersect1d(keys_a[mask_a], keys_b[mask_b]).size)  # the domain's, in both
+    var = max(a.var + b.var - 2.0 * cov, 0.0)
+    if ci == "auto" and census(design_a) and census(design_b):
+        d = b.estimate - a.estimate
+        return Change(a, b, cov, overlap, d, d, "census")
+    if ci == "auto" and max(a.estimate, b.estimate) <= RARE:
+        low, high = split_interval(Side(design_a, y_a, keys_a, mask_a, a),
+                                   Side(design_b, y_b, keys_b, mask_b, b), var, level)
+        return Change(a, b, cov, overlap, low, high, "gains and losses (skew)")
+    # not rare: MOVER of the two waves' intervals, the mid-p gamma pieces under every design
+    # (with Korn–Graubard's conservative pieces the difference over-covers: 0.98)
     method_a = "gamma" if ci == "auto" else resolve_method(ci, design_a.kind)
     method_b = "gamma" if ci == "auto" else resolve_method(ci, design_b.kind)
     lo_a, hi_a, used_a = proportion_interval(a, level, method_a)
     lo_b, hi_b, used_b = proportion_interval(b, level, method_b)
     denom = math.sqrt(a.var * b.var)
     r = float(np.clip(cov / denom, -1.0, 1.0)) if denom > 0 else 0.0
-    low, high = mover_difference(a.estimate, lo_a, hi_a, b.estimate, lo_b, hi_b, r)
+    low, high = mover_of_difference(b.estimate, lo_b, hi_b, a.estimate, lo_a, hi_a, r)
     used = used_a if used_a == used_b else f"{used_a} / {used_b}"
     return Change(a, b, cov, overlap, low, high, f"MOVER ({used})")
 

@@ -39,6 +39,7 @@ from scipy import stats
 from schemas import DesignError
 
 from .change import Change, covariance, proportion_change
+from .change_interval import mover_of_difference
 from .estimators import mean_score
 from .survey_design import SurveyDesign
 
@@ -71,24 +72,6 @@ class Effect:
         if vt <= 0 or vc <= 0:
             return 0.0
         return float(np.clip((vt + vc - self.variance) / (2 * math.sqrt(vt * vc)), -1.0, 1.0))
-
-
-def mover_of_difference(d1: float, lo1: float, hi1: float, d2: float, lo2: float, hi2: float,
-                        r: float, bound: float = 2.0) -> tuple[float, float]:
-    """MOVER interval of ``d1 − d2`` from each one's interval and their correlation ``r``,
-    clipped to ``[−bound, bound]`` (2 for a difference of two changes of proportions).
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in mover_of_difference(-.1, -.2, 0., .0, -.05, .05, 0.0)]
-    [-0.2118, 0.0118]
-    """
-    d = d1 - d2
-    low = d - math.sqrt(max((d1 - lo1) ** 2 + (hi2 - d2) ** 2
-                            - 2 * r * (d1 - lo1) * (hi2 - d2), 0.0))
-    high = d + math.sqrt(max((hi1 - d1) ** 2 + (d2 - lo2) ** 2
-                             - 2 * r * (hi1 - d1) * (d2 - lo2), 0.0))
-    return max(low, -bound), min(high, bound)
 
 
 def did_variance(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray,
@@ -131,7 +114,8 @@ def did_effect(design_a: SurveyDesign, y_a: np.ndarray, ids_a: np.ndarray,
         vt, vc = ct.se_difference ** 2, cc.se_difference ** 2
         r = (vt + vc - var) / (2 * math.sqrt(vt * vc)) if vt > 0 and vc > 0 else 0.0
         low, high = mover_of_difference(ct.difference, ct.ci_low, ct.ci_high, cc.difference,
-                                        cc.ci_low, cc.ci_high, float(np.clip(r, -1.0, 1.0)))
+                                        cc.ci_low, cc.ci_high, float(np.clip(r, -1.0, 1.0)),
+                                        bound=2.0)
         used = f"MOVER of the changes' {ct.method}"
     return Effect(ct, cc, var, low, high, used)
 

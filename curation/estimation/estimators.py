@@ -15,12 +15,52 @@ with replacement-free correction ``1 - n/N̂``; ``n_eff = n / deff``.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property, wraps
+from typing import TypeVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .survey_design import SurveyDesign
+
+F = TypeVar("F", bound=Callable)
+_blas = {"callers": 0, "limits": None}  # the calls inside one_blas_thread now, their limits
+_blas_lock = threading.Lock()
+
+
+def one_blas_thread(fn: F) -> F:
+    """``fn`` with BLAS held to one thread while it runs (threadpoolctl).
+
+    OpenBLAS splits a dot product of more than 10,000 values across its threads: the sum's last
+    bits then depend on how many cores the machine has, and waking the threads costs more than
+    the sum (a domain of 10^5 units: 2.5 ms on one thread, ~25 ms of CPU on two, ten times the
+    wall time when the machine is busy). On one thread a table's numbers do not depend on the
+    core count. The limit is process-wide: the first caller sets it and the last one to return
+    restores it, so nested and concurrent calls leave BLAS as they found it. (Called from a
+    thread other than the main one, the limit may not hold: OpenBLAS 0.3.29 ignores a thread
+    count set from such a thread once the main thread has set one.)
+    """
+
+    @wraps(fn)
+    def run(*args, **kwargs):
+        with _blas_lock:
+            if not _blas["callers"]:
+                from threadpoolctl import threadpool_limits
+
+                _blas["limits"] = threadpool_limits(1, user_api="blas")
+            _blas["callers"] += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with _blas_lock:
+                _blas["callers"] -= 1
+                if not _blas["callers"]:
+                    _blas["limits"].restore_original_limits()
+
+    return run  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -55,45 +95,95 @@ def _mask(design: SurveyDesign, domain: np.ndarray | None) -> np.ndarray:
     return np.ones(design.n, bool) if domain is None else np.asarray(domain, bool)
 
 
-def _srs_var_of_mean(design: SurveyDesign, y: np.ndarray, d: np.ndarray) -> float:
-    """R's ``svyvar(y) · (N̂ - n)/(N̂ n)`` over the domain's units (``d``: mask or indices)."""
-    w = design.weight[d]
+@dataclass(frozen=True, eq=False)
+class Domain:
+    """A domain's units (indices, ascending) and what every estimate over it shares whatever
+    the label: made once per domain by :func:`domain_of`, reused for each ``y``."""
+
+    units: np.ndarray
+    weight: np.ndarray
+    df: int
+
+    @cached_property
+    def weight_sum(self) -> float:
+        return float(self.weight.sum())
+
+    @cached_property
+    def kish_n(self) -> float:
+        w = self.weight
+        return float(w.sum() ** 2 / np.dot(w, w)) if w.size else 0.0
+
+    @cached_property
+    def weight_max(self) -> float:
+        return _max_weight(self.weight)
+
+    @cached_property
+    def ones_dot(self) -> float:
+        """``Σ w·1`` as the Hájek mean's denominator computes it (a dot product, not a sum)."""
+        return np.dot(self.weight, np.ones(self.weight.size))
+
+    @cached_property
+    def ties(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``np.unique`` of the weights with inverse and counts: the Mann–Whitney ranks."""
+        return np.unique(self.weight, return_inverse=True, return_counts=True)
+
+
+def domain_of(design: SurveyDesign, domain: np.ndarray | None = None) -> Domain:
+    """The :class:`Domain` of a mask over the design's units (None: every unit)."""
+    d = _mask(design, domain)
+    units = np.flatnonzero(d)  # the domain's units: every step after this costs n_d, not n
+    return Domain(units, design.weight[units], design.df(d))
+
+
+def _srs_var_of_mean(w: np.ndarray, yd: np.ndarray) -> float:
+    """R's ``svyvar(y) · (N̂ - n)/(N̂ n)`` over a domain's weights ``w`` and values ``yd``."""
     n = w.size
     if n < 2:
         return float("nan")
     N = w.sum()
-    yd = y[d]
     mean = np.dot(w, yd) / N
     s2 = np.dot(w, (yd - mean) ** 2) / N * n / (n - 1)
     return float(s2 * (N - n) / (N * n)) if n < N else float("nan")
 
 
-def _finish(design: SurveyDesign, est: float, var: float, d: np.ndarray, units: np.ndarray,
-            vsrs: float, y: np.ndarray) -> Estimate:
-    """The Estimate of domain ``d`` (mask), whose ``units`` (indices) have values ``y``."""
-    w = design.weight[units]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        deff = var / vsrs if np.isfinite(vsrs) and vsrs > 0 else float("nan")
-    kish = float(w.sum() ** 2 / np.dot(w, w)) if w.size else 0.0
-    return Estimate(float(est), float(var), int(units.size), design.df(d), float(deff),
-                    float(w.sum()), kish, _max_weight(w),
-                    int(np.count_nonzero(y)), _max_weight(w[y != 0]),
-                    lighter_positives(w, y))
+def _deff(var: float, vsrs: float) -> float:
+    return float(var / vsrs) if np.isfinite(vsrs) and vsrs > 0 else float("nan")
+
+
+def _estimate(dom: Domain, est: float, var: float, deff: float, shared: tuple) -> Estimate:
+    return Estimate(float(est), float(var), int(dom.units.size), dom.df, deff, dom.weight_sum,
+                    dom.kish_n, dom.weight_max, *shared)
+
+
+def _shared(dom: Domain, yd: np.ndarray) -> tuple[int, float, float]:
+    """What a mean and a total of the same ``y`` over ``dom`` share: positives, heaviest
+    positive, the Mann–Whitney p-value."""
+    return (int(np.count_nonzero(yd)), _max_weight(dom.weight[yd != 0]),
+            _lighter_positives(dom.weight, yd, lambda: dom.ties))
 
 
 def lighter_positives(w: np.ndarray, y: np.ndarray) -> float:
     """One-sided p-value (Mann–Whitney) that a 0/1 ``y``'s positives carry lighter weights than
     its negatives: small when the design's size measure predicts ``y`` (positives oversampled),
     NaN for a non-binary ``y`` or when either group is empty."""
-    if y.size == 0 or not np.isin(y, (0.0, 1.0)).all():
+    return _lighter_positives(w, y, lambda: np.unique(w, return_inverse=True,
+                                                      return_counts=True))
+
+
+def _lighter_positives(w: np.ndarray, y: np.ndarray, ties) -> float:
+    """:func:`lighter_positives`, ``ties()`` giving ``np.unique(w)`` with inverse and counts
+    (computed once per domain when many labels share it)."""
+    if y.size == 0 or not ((y == 0.0) | (y == 1.0)).all():
         return float("nan")
     pos = y == 1.0
     n1 = int(np.count_nonzero(pos))
     n2 = y.size - n1
     if not n1 or not n2 or np.ptp(w) == 0:
         return float("nan")
-    values, inverse, t = np.unique(w, return_inverse=True, return_counts=True)
+    values, inverse, t = ties()
     if (n1 <= 8 or n2 <= 8) and t.max() == 1:  # scipy's exact distribution
+        from scipy import stats  # ~0.5 s to import: only for this rare case
+
         return float(stats.mannwhitneyu(w[pos], w[~pos], alternative="less").pvalue)
     # scipy's asymptotic p-value, term for term (average ranks are half-integers: the sums are
     # exact, so the result is the same to the bit), without its per-call overhead (~1 ms)
@@ -111,16 +201,50 @@ def _max_weight(w: np.ndarray) -> float:
     return float(w.max()) if w.size else float("nan")
 
 
+def _total(design: SurveyDesign, yd: np.ndarray, dom: Domain, vsrs: float,
+           shared: tuple) -> Estimate:
+    x = dom.weight * yd
+    var = design.domain_variance(dom.units, x)
+    N = dom.weight.sum()
+    return _estimate(dom, x.sum(), var, _deff(var, vsrs * N ** 2), shared)
+
+
+def _mean(design: SurveyDesign, yd: np.ndarray, dom: Domain, vsrs: float,
+          shared: tuple) -> Estimate:
+    w, X = dom.weight, dom.ones_dot
+    R = np.dot(w, yd) / X
+    var = design.domain_variance(dom.units, w * ((yd - R) / X))
+    return _estimate(dom, R, var, _deff(var, vsrs), shared)
+
+
 def ht_total(design: SurveyDesign, y: np.ndarray, domain: np.ndarray | None = None) -> Estimate:
     """Horvitz–Thompson total ``Σ w y`` over the domain, with its design variance."""
-    y = np.asarray(y, np.float64)
-    d = _mask(design, domain)
-    units = np.flatnonzero(d)  # the domain's units: every step below costs n_d, not n
-    x = design.weight[units] * y[units]
-    var = design.domain_variance(units, x)
-    N = design.weight[units].sum()
-    vsrs = _srs_var_of_mean(design, y, units) * N ** 2
-    return _finish(design, x.sum(), var, d, units, vsrs, y[units])
+    dom = domain_of(design, domain)
+    yd = np.asarray(y, np.float64)[dom.units]
+    return _total(design, yd, dom, _srs_var_of_mean(dom.weight, yd), _shared(dom, yd))
+
+
+def domain_estimates(design: SurveyDesign, y: np.ndarray, dom: Domain,
+                     ) -> tuple[Estimate, Estimate]:
+    """(:func:`hajek_mean`, :func:`ht_total`) of ``y`` over ``dom``, the same numbers to the
+    bit, sharing the work the two have in common (and, through ``dom``, with other labels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from curation.estimation.survey_design import SurveyDesign
+    >>> d = SurveyDesign("poisson", np.zeros(4, int), ("all",), np.full(4, .5), np.full(4, 2.))
+    >>> y = np.array([1., 0., 0., 1.])
+    >>> mean, total = domain_estimates(d, y, domain_of(d))
+    >>> mean.estimate == hajek_mean(d, y).estimate, mean.var == hajek_mean(d, y).var
+    (True, True)
+    >>> total.estimate, total.var == ht_total(d, y).var
+    (4.0, True)
+    """
+    yd = np.asarray(y, np.float64)[dom.units]
+    vsrs = _srs_var_of_mean(dom.weight, yd)
+    shared = _shared(dom, yd)
+    return _mean(design, yd, dom, vsrs, shared), _total(design, yd, dom, vsrs, shared)
 
 
 def hajek_mean(design: SurveyDesign, y: np.ndarray,
@@ -144,18 +268,17 @@ def ratio(design: SurveyDesign, y: np.ndarray, x: np.ndarray,
     """Ratio of HT totals ``Σ w y / Σ w x`` over the domain, linearized variance."""
     y = np.asarray(y, np.float64)
     x = np.asarray(x, np.float64)
-    d = _mask(design, domain)
-    units = np.flatnonzero(d)  # the domain's units: every step below costs n_d, not n
-    w, yd, xd = design.weight[units], y[units], x[units]
+    dom = domain_of(design, domain)
+    units, w = dom.units, dom.weight
+    yd, xd = y[units], x[units]
+    if np.all(xd == 1.0):  # a mean: x·R is R, Σ w x is dom.ones_dot
+        return _mean(design, yd, dom, _srs_var_of_mean(w, yd), _shared(dom, yd))
     X = np.dot(w, xd)
     R = np.dot(w, yd) / X
     var = design.domain_variance(units, w * ((yd - R * xd) / X))
-    if np.all(xd == 1.0):
-        vsrs = _srs_var_of_mean(design, y, units)
-    else:
-        xbar = X / w.sum()
-        vsrs = _srs_var_of_mean(design, y - R * x, units) / xbar ** 2
-    return _finish(design, R, var, d, units, vsrs, yd)
+    xbar = X / w.sum()
+    vsrs = _srs_var_of_mean(w, (y - R * x)[units]) / xbar ** 2
+    return _estimate(dom, R, var, _deff(var, vsrs), _shared(dom, yd))
 
 
 def linear_combination(design: SurveyDesign, parts: list[tuple[float, Estimate, np.ndarray]],

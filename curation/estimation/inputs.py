@@ -20,7 +20,16 @@ import pyarrow as pa
 from schemas import Manifest, SchemaError, content_hash, read_manifest, sidecar_path
 from schemas.io import read_parquet
 from schemas.manifest import METADATA_KEY, find_uri_manifest
-from schemas.storage import is_remote
+from schemas.storage import (
+    as_path,
+    beside,
+    contents,
+    is_file,
+    is_remote,
+    parquet_schema,
+    readable,
+    suffix,
+)
 from schemas.validate import rows_where
 
 
@@ -33,19 +42,19 @@ def load_sample(path: str | Path, manifest_path: str | Path | None = None,
     :func:`curation.estimation.survey_design.recognise` infers the design from the weights.
     ``path`` may be an object-storage URI (``s3://bucket/labeled.parquet``).
     """
-    if is_remote(path):
+    if is_remote(path) and suffix(path) != ".csv":
         table = read_parquet(path)
         manifest, origin = find_manifest(path, manifest_path)
         if manifest is not None:
             check_manifest(table, manifest, str(path), origin)
         return table.to_pandas(), manifest, origin
-    path = Path(path)
-    if not path.exists():
+    path = as_path(path)
+    if not is_remote(path) and not path.exists():
         raise SchemaError("no such file", source=str(path))
     table = None
-    if path.suffix.lower() == ".csv":
+    if suffix(path) == ".csv":
         try:
-            df = pd.read_csv(path)
+            df = pd.read_csv(readable(path))
         except (OSError, ValueError) as exc:
             raise SchemaError(f"cannot read CSV: {exc}", source=str(path)) from None
     else:
@@ -61,11 +70,14 @@ def find_manifest(path: str | Path, manifest_path: str | Path | None = None,
                   ) -> tuple[Manifest | None, str]:
     """The manifest of the table at ``path`` and where it came from: ``manifest_path``, else
     the Parquet metadata, else the sidecar ``<name>.manifest.json``; else (None, 'none')."""
+    if is_remote(path) and manifest_path is None and suffix(path) == ".csv":
+        side = beside(path, ".manifest.json")  # x.csv → x.manifest.json, as for a local CSV
+        return (_read_json_manifest(side), side) if is_file(side) else (None, "none")
     if is_remote(path) and manifest_path is None:
         return find_uri_manifest(str(path))
     path = Path(path)
     if manifest_path is not None:
-        return _read_json_manifest(Path(manifest_path)), str(manifest_path)
+        return _read_json_manifest(manifest_path), str(manifest_path)
     if path.is_file() and path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
@@ -111,7 +123,7 @@ def _remedy(manifest: Manifest) -> str:
 
 def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
     """How the design columns of a (labeled) sample disagree with a sample manifest."""
-    from samplers.prn import prn, shifted
+    from samplers.prn import shifted
 
     missing = [c for c in ("unit_id", "stratum", "inclusion_prob") if c not in df.columns]
     if missing:
@@ -123,7 +135,7 @@ def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
         problems.append(f"{int(dup.sum())} rows repeat a unit_id (at {rows_where(dup)})")
     alloc = {str(a["stratum"]): a for a in manifest.allocation or []}
     strata = df["stratum"].astype(str)
-    unknown = sorted(set(strata) - set(alloc))
+    unknown = sorted(set(strata.unique()) - set(alloc))
     if alloc and unknown:
         problems.append(f"strata {unknown[:5]} are not in the manifest's allocation")
     design = manifest.design or {}
@@ -138,15 +150,15 @@ def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
     if alloc and design.get("name") == "stratified":
         pi = df["inclusion_prob"].to_numpy(float)
         per = {s: a["n_h"] / a["N_h"] if a["N_h"] else np.nan for s, a in alloc.items()}
-        want = strata.map(per).to_numpy(np.float64, na_value=np.nan)  # once per stratum
+        want = _per_unit(strata, per, np.nan)
         bad = ~np.isclose(pi, want, rtol=1e-12, atol=0) & ~np.isnan(want)
         if bad.any():
             problems.append(f"inclusion_prob is not n_h/N_h at {rows_where(bad)}")
     if "prn" in df.columns and manifest.seed is not None and not dup.any() and \
             (manifest.prn or {}).get("name") == "acprn":
-        u = prn(pa.array(ids.tolist(), pa.string()), int(manifest.seed))
-        shift = strata.map({s: float(a.get("prn_shift", 0.0)) for s, a in alloc.items()}
-                           ).to_numpy(np.float64, na_value=0.0)
+        u = _check_prn(pa.array(ids, pa.string()), int(manifest.seed))
+        shift = _per_unit(strata, {s: float(a.get("prn_shift", 0.0)) for s, a in alloc.items()},
+                          0.0)
         if shift.any():
             u = shifted(u, shift)
         bad = ~np.isclose(df["prn"].to_numpy(float), u, rtol=0, atol=1e-15)
@@ -156,22 +168,45 @@ def design_problems(df: pd.DataFrame, manifest: Manifest) -> list[str]:
     return problems
 
 
-def _read_json_manifest(path: Path) -> Manifest:
-    if not path.is_file():
+def _per_unit(strata: pd.Series, value: dict[str, float], default: float) -> np.ndarray:
+    """Each unit's stratum's value (``default`` for a stratum without one), looked up once
+    per stratum rather than per unit."""
+    codes, uniques = pd.factorize(strata)
+    return np.array([value.get(str(u), default) for u in uniques], np.float64)[codes]
+
+
+#: Below this many ids the PRN check hashes on the numpy path: numba's start-up (import and
+#: loading its compiled kernels, ~0.6 s) costs more than hashing them in numpy (< 0.1 s per
+#: 10^5 ids of any length); both paths give the same bits (tests/samplers/test_kernels.py).
+PRN_CHECK_NUMPY_BELOW = 500_000
+
+
+def _check_prn(ids: pa.Array, seed: int) -> np.ndarray:
+    """The PRNs of a sample's ids under ``seed``, on the cheaper kernel path for its size."""
+    from samplers import kernels
+    from samplers.prn import prn
+
+    if len(ids) >= PRN_CHECK_NUMPY_BELOW:
+        return prn(ids, seed)
+    with kernels.use("numpy"):
+        return prn(ids, seed)
+
+
+def _read_json_manifest(path: str | Path) -> Manifest:
+    if not is_remote(path) and not is_file(path):  # an object's absence: said by contents()
         raise SchemaError("no such manifest file", source=str(path))
     try:
-        return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return Manifest.from_dict(json.loads(contents(path).decode("utf-8")))
     except (ValueError, TypeError) as exc:
         raise SchemaError(f"not a manifest: {exc}", source=str(path)) from None
 
 
 def load_totals(path: str | Path) -> dict[str, dict[str, float]]:
     """Known population counts from a CSV with columns ``column, level, total``."""
-    path = Path(path)
-    if not path.is_file():
+    if not is_remote(path) and not is_file(path):  # an object's absence: said by readable()
         raise SchemaError("no such file", source=str(path))
     try:
-        df = pd.read_csv(path, dtype={"column": str, "level": str})
+        df = pd.read_csv(readable(path), dtype={"column": str, "level": str})
     except (OSError, ValueError) as exc:
         raise SchemaError(f"cannot read CSV: {exc}", source=str(path)) from None
     missing = {"column", "level", "total"} - set(df.columns)
@@ -192,15 +227,7 @@ def load_population(path: str | Path, domain: str | None) -> pd.DataFrame:
     col = (domain or "").partition("=")[0]
     if not col:
         raise SchemaError("--population sizes domains: pass --domain too", source=str(path))
-    if Path(path).is_file() and col not in _schema_names(path):
+    if is_file(path) and col not in parquet_schema(path).names:
         raise SchemaError(f"no domain column {col!r} in the population", source=str(path))
     return read_parquet(path, columns=[col]).to_pandas()
 
-
-def _schema_names(path: str | Path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_schema(path).names
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"cannot read Parquet: {exc}", source=str(path)) from None

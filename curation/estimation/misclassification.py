@@ -41,7 +41,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annotation.adjudication import adjudicate, latest_versions
 from schemas import DesignError, SchemaError
@@ -113,9 +112,11 @@ def jeffreys(x: int, n: int, level: float) -> tuple[float, float]:
     >>> lo, round(hi, 4)
     (0.0, 0.0125)
     """
+    from scipy import special  # not scipy.stats: ~0.4 s to import; the same quantiles
+
     alpha = 1.0 - level
-    lo = 0.0 if x == 0 else float(stats.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5))
-    hi = 1.0 if x == n else float(stats.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
+    lo = 0.0 if x == 0 else float(special.betaincinv(x + 0.5, n - x + 0.5, alpha / 2))
+    hi = 1.0 if x == n else float(special.betaincinv(x + 0.5, n - x + 0.5, 1 - alpha / 2))
     return lo, hi
 
 
@@ -218,7 +219,9 @@ def adjusted_proportion(design: SurveyDesign, y: np.ndarray,
     var = adj.var + var_err
     centre = float(np.clip(p_raw, 0.0, 1.0))
     if method == "delta":
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        from scipy import special
+
+        z = float(special.ndtri(0.5 + level / 2))
         lo, hi = centre - z * np.sqrt(var), centre + z * np.sqrt(var)
         used = "rogan-gladen delta"
     else:

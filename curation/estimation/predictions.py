@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from schemas import DesignError, Manifest, SchemaError
 from schemas.io import read_parquet
+from schemas.storage import ObjectPath, as_path, readable
 
 META_KEYS = ("model_name", "model_version")
 
@@ -71,16 +72,16 @@ def parse_pred_cols(specs: list[str] | tuple[str, ...], ys: list[str]) -> dict[s
     return out
 
 
-def read_predictions(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_predictions(path: str | Path | ObjectPath) -> tuple[pd.DataFrame, dict[str, str]]:
     """(table, ``{model_name, model_version}`` found in its Parquet metadata) of a predictions
-    file (Parquet or CSV) keyed by ``unit_id``, one row per unit."""
-    path = Path(path)
+    file or object (Parquet or CSV) keyed by ``unit_id``, one row per unit."""
+    path = as_path(path)  # an s3://... URI stays one
     if not path.is_file():
         raise SchemaError("no such predictions file", source=str(path))
     meta: dict[str, str] = {}
     if path.suffix.lower() == ".csv":
         try:
-            df = pd.read_csv(path, dtype={"unit_id": str})
+            df = pd.read_csv(readable(path), dtype={"unit_id": str})
         except (OSError, ValueError) as exc:
             raise SchemaError(f"cannot read CSV: {exc}", source=str(path)) from None
     else:

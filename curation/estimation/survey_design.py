@@ -87,6 +87,11 @@ class SurveyDesign:
         """Sampled units per label (once per design: every domain's variance needs it)."""
         return np.bincount(self.codes, minlength=len(self.labels)).astype(np.float64)
 
+    @cached_property
+    def _fpc(self) -> np.ndarray:
+        """:func:`stratum_fpc` of the design (once: every domain's variance needs it)."""
+        return stratum_fpc(self.labels, self._n_h, self.N_h)
+
     def fractions(self) -> np.ndarray | None:
         """The sampling fraction ``n_h/N_h`` of every label (srswor only, else None): how
         disproportionate the allocation is (the ``auto`` interval reads it)."""
@@ -117,15 +122,21 @@ class SurveyDesign:
     def _srswor_sum(self, codes: np.ndarray, x: np.ndarray) -> float:
         """The srswor variance from the units whose score is not 0 (``codes``, ``x``): the
         others add nothing to a stratum's sums, and bincount adds in index order."""
-        H = len(self.labels)
-        n_h = self._n_h
-        fpc = stratum_fpc(self.labels, n_h, self.N_h)
+        H, several, n_or_1, scale = self._srswor_terms
         sums = np.bincount(codes, weights=x, minlength=H)
         sq = np.bincount(codes, weights=x ** 2, minlength=H)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ss = np.where(n_h > 1, sq - sums ** 2 / np.where(n_h > 0, n_h, 1), 0.0)
-            per = np.where(n_h > 1, fpc * n_h / (n_h - 1) * np.maximum(ss, 0.0), 0.0)
+            ss = np.where(several, sq - sums ** 2 / n_or_1, 0.0)
+            per = np.where(several, scale * np.maximum(ss, 0.0), 0.0)
         return float(per.sum())
+
+    @cached_property
+    def _srswor_terms(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`_srswor_sum` needs per stratum whatever the score (once per design):
+        ``H``, ``n_h > 1``, ``n_h`` (1 where 0) and ``(1 - n_h/N_h) · n_h/(n_h - 1)``."""
+        n_h, fpc = self._n_h, self._fpc
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return len(self.labels), n_h > 1, np.where(n_h > 0, n_h, 1), fpc * n_h / (n_h - 1)
 
     def subset(self, keep: np.ndarray) -> SurveyDesign:
         """The design restricted to the kept units (respondents), labels unchanged."""
@@ -183,6 +194,17 @@ def check_design_columns(df: pd.DataFrame, source: str) -> None:
                           source=source)
 
 
+def _sorted_codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """(sorted distinct values as text, each row's index into them): ``np.unique(...,
+    return_inverse=True)`` of the text, by one hash pass and a sort of the distinct values."""
+    first, uniques = pd.factorize(column.astype(str))
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    return tuple(str(x) for x in uniques[order]), rank[first]
+
+
 def recognise(df: pd.DataFrame, manifest: Manifest | dict[str, Any] | None = None,
               kind: str | None = None, source: str = "DATA") -> SurveyDesign:
     """The :class:`SurveyDesign` of a sample table, from its manifest (see module docstring).
@@ -197,9 +219,7 @@ def recognise(df: pd.DataFrame, manifest: Manifest | dict[str, Any] | None = Non
     ('srswor', ('a', 'b'), [4.0, 20.0])
     """
     check_design_columns(df, source)
-    stratum = df["stratum"].astype(str).to_numpy()
-    labels, codes = np.unique(stratum, return_inverse=True)
-    labels = tuple(str(x) for x in labels)
+    labels, codes = _sorted_codes(df["stratum"])
     pi = df["inclusion_prob"].to_numpy(np.float64)
     w = df["design_weight"].to_numpy(np.float64)
     design = manifest.design if isinstance(manifest, Manifest) else (manifest or {}).get(

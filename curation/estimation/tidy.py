@@ -30,7 +30,7 @@ from schemas.validate import rows_where
 
 from . import frame, misclassification, missingness, nonresponse
 from .calibration import calibrate
-from .estimators import Estimate, hajek_mean, ht_total
+from .estimators import Domain, Estimate, domain_estimates, domain_of, one_blas_thread
 from .intervals import (
     check_level,
     count_interval,
@@ -39,7 +39,7 @@ from .intervals import (
     t_interval,
 )
 from .propensity import propensity_adjust
-from .survey_design import recognise
+from .survey_design import SurveyDesign, recognise
 
 COLUMNS = ["metric", "y", "domain", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff",
            "ci_method", "worst_low", "worst_high", "assumption"]
@@ -102,6 +102,17 @@ def _domains(df: pd.DataFrame, spec: str | None, source: str,
                               f"unit, so it cannot be estimated from this sample")
         out.append((f"{col}={level}", level, mask))
     return out
+
+
+def _domain_units(design: SurveyDesign, domains: list, cache: dict,
+                  ) -> list[Domain | None]:
+    """Every domain's :class:`~.estimators.Domain` under ``design`` (None when it has no
+    unit), made once per design and shared by every label (``cache`` keeps the design, so its
+    id is not reused)."""
+    if id(design) not in cache:
+        cache[id(design)] = (design, [domain_of(design, mask) if mask.any() else None
+                                      for _, _, mask in domains])
+    return cache[id(design)][1]
 
 
 def _row(metric: str, y: str, domain: str, e: Estimate, lo: float, hi: float, method: str,
@@ -204,6 +215,7 @@ def _gold_summary(rates: dict) -> dict:
     return out
 
 
+@one_blas_thread
 def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                    level: float = 0.95, ci: str = "auto",
                    manifest: Manifest | dict | None = None, kind: str | None = None,
@@ -271,6 +283,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                   for label, value, _ in domains]
     rows = []
     kept = np.flatnonzero(responded)
+    units: dict[int, tuple] = {}  # id(design) -> (design, its Domain per domain), built once
     models: dict[str, dict] = {}
     for ycol in ys:
         y, binary = y_values(resp, ycol, source)
@@ -286,6 +299,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
             models[ycol] = assist.summary(design, ycol, y, kept)
         for estimator, dsg, dsg_all in designs:
             start = len(rows)
+            doms = _domain_units(dsg, domains, units)
             for k, (label, value, mask) in enumerate(domains):
                 adjust = binary and ycol in rates_by_y and estimator == "design"
                 if not mask.any():
@@ -299,7 +313,7 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                 if y_full is not None:
                     worst = missingness.worst_case_bounds(dsg_all, y_full, responded,
                                                           full_masks[k], level, method)
-                mean = hajek_mean(dsg, y, mask)
+                mean, tot = domain_estimates(dsg, y, doms[k])
                 if binary:
                     lo, hi, used = proportion_interval(mean, level, method)
                     rows.append(_row("proportion", ycol, label, mean, lo, hi, used, worst, note))
@@ -312,12 +326,12 @@ def estimate_table(df: pd.DataFrame, ys: list[str], domain: str | None = None,
                 else:
                     lo, hi = t_interval(mean.estimate, mean.se, mean.df, level)
                     rows.append(_row("mean", ycol, label, mean, lo, hi, "t", note=note))
-                tot = ht_total(dsg, y, mask)
                 if binary:
                     lo, hi, used = count_interval(tot, N_d, level, method)
-                    scale = full.weight[full_masks[k]].sum() if N_d is None else N_d
-                    rows.append(_row("total", ycol, label, tot, lo, hi, used,
-                                     (worst[0] * scale, worst[1] * scale), note))
+                    if y_full is not None:  # the bounds of the count: the proportion's × N_d
+                        scale = full.weight[full_masks[k]].sum() if N_d is None else N_d
+                        worst = (worst[0] * scale, worst[1] * scale)
+                    rows.append(_row("total", ycol, label, tot, lo, hi, used, worst, note))
                 else:
                     (lo, hi), used = t_interval(tot.estimate, tot.se, tot.df, level), "t"
                     rows.append(_row("total", ycol, label, tot, lo, hi, used, note=note))

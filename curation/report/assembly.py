@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from schemas import SchemaError, read_manifest
 from schemas.io import atomic_path, write_json, write_text
+from schemas.storage import as_path, exists, is_file, parquet_schema, readable, suffix
 
 from .groups import catalogue_columns, read_groups
 from .html import Page
@@ -73,9 +73,9 @@ class Report:
 
 def table_columns(path: Path) -> list[str]:
     """Column names of a Parquet or CSV table (its schema or header only)."""
-    if path.suffix.lower() == ".csv":
-        return list(pd.read_csv(path, nrows=0).columns)
-    return pq.read_schema(path).names
+    if suffix(path) == ".csv":
+        return list(pd.read_csv(readable(path), nrows=0).columns)
+    return parquet_schema(path).names
 
 
 def _slug(text: str) -> str:
@@ -173,13 +173,13 @@ class Builder:
         """The population of a sample: given with --population, else its manifest's source."""
         given = self.inputs.populations.get(str(path))
         if given:
-            return Path(given)
+            return as_path(given)
         source = read_manifest(path).population.get("source")
-        return Path(source) if source else None
+        return as_path(source) if source else None
 
     def _existing_samples(self) -> list[tuple[Path, list[str]]]:
-        return [(Path(p), pq.read_schema(p).names) for p in self.inputs.samples
-                if Path(p).is_file()]
+        return [(as_path(p), parquet_schema(p).names) for p in self.inputs.samples
+                if is_file(p)]
 
     def _default_catalogue(self) -> Path | None:
         """The population of a catalogue sample (one with ``item_type`` and no ``position``)."""
@@ -187,7 +187,7 @@ class Builder:
             if "position" in names or "item_type" not in names:
                 continue
             population = self.population_of(path)
-            if population is not None and population.exists():
+            if population is not None and exists(population):
                 return population
         return None
 
@@ -202,15 +202,15 @@ class Builder:
                                   "served from: pass --catalogue",
                                   source=str(self.inputs.impressions[0]))
             return []
-        if not Path(self.catalogue).exists():
+        if not exists(self.catalogue):
             raise SchemaError("catalogue file not found", source=str(self.catalogue))
         return catalogue_columns(self.catalogue)
 
     def _groups(self) -> list[str]:
         """Group columns: the given ones (each must exist in the catalogue or a curated
         table), else the defaults that exist."""
-        curated_cols = {c for p in self.inputs.curated if Path(p).is_file()
-                        for c in table_columns(Path(p))}
+        curated_cols = {c for p in self.inputs.curated if is_file(p)
+                        for c in table_columns(as_path(p))}
         known = set(self.catalogue_cols) | curated_cols
         if not self.inputs.groups:
             return [g for g in DEFAULT_GROUPS if g in known]

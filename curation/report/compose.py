@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from schemas.storage import as_path  # a URI (s3://...) stays one
+
 from .assembly import Builder, Report, ReportInputs, Section
 from .model import model_section
 from .sections import (
@@ -41,22 +43,22 @@ def build_report(inputs: ReportInputs, outdir: str | Path) -> Report:
     if inputs.estimates or inputs.curated:
         b.add(_heading("How prevalent is sensitive content, and where?"))
         for path in inputs.estimates:
-            b.add(estimates_section(b, Path(path)))
+            b.add(estimates_section(b, as_path(path)))
         for path in inputs.curated:
-            b.add(prevalence_section(b, Path(path)))
+            b.add(prevalence_section(b, as_path(path)))
     if inputs.previous or inputs.trend:
         b.add(_heading("Has it changed since the previous wave?"))
         for previous, current in zip(inputs.previous, inputs.curated, strict=False):
-            b.add(change_section(b, Path(previous), Path(current), inputs.fdr))
+            b.add(change_section(b, as_path(previous), as_path(current), inputs.fdr))
         if inputs.trend:
-            b.add(trend_section(b, Path(inputs.trend), _flagged(b)))
+            b.add(trend_section(b, as_path(inputs.trend), _flagged(b)))
     if inputs.pred_cols:
         for path in inputs.curated:
-            b.add(model_section(b, Path(path), inputs.pred_cols))
+            b.add(model_section(b, as_path(path), inputs.pred_cols))
     for section, paths in ((representation_section, b.impressions),
                            (curated_section, inputs.curated),
                            (labels_section, inputs.labels), (sample_section, inputs.samples)):
         for path in paths:
-            b.add(section(b, Path(path)))
+            b.add(section(b, as_path(path)))
     b.add(summary_section(b, b.caveats), first=True)
     return b.write()

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from schemas import Manifest, SchemaError
+from schemas.storage import as_path
 
 
 def stratification_variables(manifest: Manifest) -> list[str]:
@@ -27,7 +28,7 @@ def stratification_variables(manifest: Manifest) -> list[str]:
 
 def population_counts(population: str | Path, columns: list[str]) -> dict[str, pd.Series]:
     """Counts per value of each column, scanning only those columns of the population."""
-    path = Path(population)
+    path = as_path(population)
     if not path.exists():
         raise SchemaError("population file not found (pass it with --population)",
                           source=str(path))

@@ -25,6 +25,7 @@ from curation.estimation.representation import (
 from curation.estimation.survey_design import SurveyDesign
 from schemas import SchemaError
 from schemas.io import read_parquet
+from schemas.storage import as_path
 
 MISSING = "(missing)"
 COLUMNS = ["group_column", "group", "catalogue_share", "items", "exposure_share",
@@ -34,7 +35,7 @@ COLUMNS = ["group_column", "group", "catalogue_share", "items", "exposure_share"
 
 def catalogue_columns(path: str | Path) -> list[str]:
     """Column names of a catalogue file (its schema only)."""
-    path = Path(path)
+    path = as_path(path)
     if path.is_file():
         return pq.read_schema(path).names
     return read_parquet(path).schema.names if path.exists() else []

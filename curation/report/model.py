@@ -29,6 +29,7 @@ from curation.estimation.nonresponse import adjust, respondents
 from curation.estimation.predictions import population_totals
 from schemas import Manifest, SchemaError
 from schemas.io import read_parquet
+from schemas.storage import as_path
 
 from .assembly import Builder, Section
 from .figures import interval_figure
@@ -48,7 +49,7 @@ def model_name(column: str, *paths: Path | None) -> str:
     """The model's name recorded in the Parquet field metadata of ``column`` (``model_name``
     and ``model_version``) of the first of ``paths`` that has it, else the column's name."""
     for path in paths:
-        if path is None or not Path(path).is_file():
+        if path is None or not as_path(path).is_file():
             continue
         try:
             schema = pq.read_schema(path)
@@ -80,13 +81,13 @@ def _population(ctx: Builder, path: Path, manifest: Manifest | None, column: str
     joined from the catalogue on ``item_id`` when the population lacks it), or None when the
     population or its predictions are unknown."""
     source = ctx.population_of(path) if manifest is not None else None
-    if source is None or not Path(source).exists() or manifest is None:
+    if source is None or not as_path(source).exists() or manifest is None:
         return None
     design = manifest.design or {}
     spec = design.get("strata_spec") or {}
     need = [str(design.get("unit_col") or "unit_id"), *(spec.get("columns") or []),
             *([spec["bins"]] if spec.get("bins") else []), *(spec.get("clusters") or [])]
-    names = read_parquet(source).schema.names if Path(source).is_dir() \
+    names = read_parquet(source).schema.names if as_path(source).is_dir() \
         else pq.read_schema(source).names
     need = [c for c in dict.fromkeys(need) if c in names]  # the shared reader names the rest
     if column in names:

@@ -25,6 +25,7 @@ from curation.estimation.nonresponse import respondents
 from schemas import DesignError, SchemaError, read_manifest
 from schemas.io import read_parquet
 from schemas.labels import NONRESPONSE
+from schemas.storage import readable
 from schemas.validate import read_labels
 
 from .annotators import agreement_summary, exposure, progress, totals
@@ -74,9 +75,9 @@ def read_estimates(path: Path) -> pd.DataFrame:
     if suffix == ".parquet":
         frame = read_parquet(path).to_pandas()
     elif suffix == ".csv":
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(readable(path))
     elif suffix == ".json":
-        frame = pd.read_json(path, orient="records")
+        frame = pd.read_json(readable(path), orient="records")
     else:
         raise SchemaError("estimates must be .parquet, .csv or .json", source=str(path))
     missing = [c for c in ESTIMATE_COLUMNS if c not in frame.columns]

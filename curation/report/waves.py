@@ -23,6 +23,7 @@ from curation.estimation.alerts import flag_changes
 from curation.estimation.change import change_table
 from curation.estimation.inputs import load_sample
 from schemas import SchemaError
+from schemas.storage import readable
 
 from .assembly import Builder, Section
 from .figures import interval_figure, trend_figure
@@ -100,8 +101,8 @@ def read_trend(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise SchemaError("no such file", source=str(path))
     try:
-        frame = (pd.read_parquet(path) if path.suffix.lower() == ".parquet"
-                 else pd.read_csv(path))
+        frame = (pd.read_parquet(readable(path)) if path.suffix.lower() == ".parquet"
+                 else pd.read_csv(readable(path)))
     except (OSError, ValueError) as exc:
         raise SchemaError(f"cannot read the trend table: {exc}", source=str(path)) from None
     missing = [c for c in TREND_COLUMNS if c not in frame]

@@ -79,3 +79,22 @@ def bucket(s3, demo) -> str:
 def keys(s3, bucket: str) -> list[str]:
     """Every object key of ``bucket``, sorted."""
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def bucket_of(s3, folder, files, prefix: str) -> str:
+    """A new bucket (``<prefix>-<random>``) holding ``files`` of the local ``folder``: its
+    ``s3://name/`` URI."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    for f in files:
+        s3.upload_file(str(folder / f), name, f)
+    return f"s3://{name}/"
+
+
+def refused(code: int, text: str, *wanted: str) -> None:
+    """A one-line error (exit 1, no traceback) whose line holds every ``wanted`` text."""
+    lines = text.strip().splitlines()
+    assert code == 1 and lines[-1].startswith("Error: "), text
+    assert "Traceback" not in text and "internal error" not in text, text
+    for w in wanted:
+        assert w in lines[-1], text

@@ -15,7 +15,7 @@ import pytest
 from schemas import read_manifest, write_with_manifest
 from tests.cli import run
 
-from .conftest import keys
+from .conftest import keys, refused
 
 SAMPLE = ("--design", "stratified", "--n", 120, "--seed", 3, "--strata", "market",
           "--min-per-stratum", 2)
@@ -116,14 +116,6 @@ def test_estimate_of_an_s3_sample_is_the_estimate_of_the_local_file(bucket, demo
     assert b"proportion" in s3.get_object(Bucket=bucket, Key="est.csv")["Body"].read()
 
 
-def _refused(code: int, text: str, *wanted: str) -> None:
-    lines = text.strip().splitlines()
-    assert code == 1 and lines[-1].startswith("Error: "), text
-    assert "Traceback" not in text and "internal error" not in text, text
-    for w in wanted:
-        assert w in lines[-1], text
-
-
 @pytest.mark.parametrize("verb", ["sample", "validate", "estimate"])
 def test_a_missing_object_or_bucket_is_one_line_and_writes_nothing(verb, bucket, s3,
                                                                     tmp_path):
@@ -134,11 +126,11 @@ def test_a_missing_object_or_bucket_is_one_line_and_writes_nothing(verb, bucket,
         args = {"sample": ("sample", uri, "-o", out, *SAMPLE),
                 "validate": ("validate", "catalogue", uri),
                 "estimate": ("estimate", uri, "-o", out, "--y", "sens")}[verb]
-        _refused(*run(*args), uri, wanted)
+        refused(*run(*args), uri, wanted)
         assert list(tmp_path.iterdir()) == []
     code, text = run("sample", f"s3://{bucket}/catalogue.parquet", "-o",
                      "s3://no-such-bucket-x1/s.parquet", *SAMPLE)
-    _refused(code, text, "s3://no-such-bucket-x1/s.parquet", "no such bucket")
+    refused(code, text, "s3://no-such-bucket-x1/s.parquet", "no such bucket")
     assert keys(s3, bucket) == before
 
 
@@ -150,7 +142,7 @@ def test_bad_credentials_are_one_line_that_names_where_to_look(bucket, s3, tmp_p
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # keys checked now
     code, text = run("sample", f"s3://{bucket}/catalogue.parquet", "-o",
                      tmp_path / "s.parquet", *SAMPLE)
-    _refused(code, text, f"s3://{bucket}/catalogue.parquet", "AWS_ACCESS_KEY_ID")
+    refused(code, text, f"s3://{bucket}/catalogue.parquet", "AWS_ACCESS_KEY_ID")
     assert "testing-secret-key" not in text
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
@@ -165,7 +157,7 @@ def test_a_refused_connection_is_one_line(bucket, tmp_path, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     code, text = run("validate", "catalogue", f"s3://{bucket}/catalogue.parquet")
-    _refused(code, text, f"s3://{bucket}/catalogue.parquet")
+    refused(code, text, f"s3://{bucket}/catalogue.parquet")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,6 +1,6 @@
 """Change between PRN-coordinated waves: the covariance that overlap creates, by hand and by
 Monte Carlo on a population whose rare prevalence falls between waves while items come and
-go; intervals from each wave's honest interval (MOVER with the correlation)."""
+go; intervals from the gains and the losses (curation/estimation/change_interval.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from curation.estimation.change import (
     check_comparable,
     coordination_of,
     joint_probability,
-    mover_difference,
     prn_shift,
     proportion_change,
 )
+from curation.estimation.change_interval import mover_of_difference
 from samplers import allocate
 from samplers.prn import prn
 from schemas import DesignError, Manifest
@@ -126,10 +126,10 @@ def test_waves_of_different_units_or_prn_algorithms_are_not_compared():
 
 
 def test_mover_with_no_correlation_is_newcombe_and_correlation_narrows_it():
-    lo, hi = mover_difference(0.1, 0.05, 0.17, 0.2, 0.13, 0.29, 0.0)
+    lo, hi = mover_of_difference(0.2, 0.13, 0.29, 0.1, 0.05, 0.17, 0.0)
     assert lo == pytest.approx(0.1 - np.hypot(0.07, 0.07))
     assert hi == pytest.approx(0.1 + np.hypot(0.09, 0.05))
-    lo2, hi2 = mover_difference(0.1, 0.05, 0.17, 0.2, 0.13, 0.29, 0.8)
+    lo2, hi2 = mover_of_difference(0.2, 0.13, 0.29, 0.1, 0.05, 0.17, 0.8)
     assert lo < lo2 < 0.1 < hi2 < hi
 
 
@@ -168,7 +168,7 @@ def test_change_intervals_cover_with_the_covariance_and_overcover_without(design
     ids_a, ids_b = (pa.array(p["item_id"].to_numpy()) for p in (a, b))
     reps = 1000
     hits, low, high = (dict.fromkeys(DOMAINS, 0) for _ in range(3))
-    naive, overlap = 0, []
+    naive, overlap, fall, widths = 0, [], 0, []
     for seed in range(reps):
         da, db = plan_a(prn(ids_a, seed)), plan_b(prn(ids_b, seed))
         sa, sb = a.iloc[da.rows], b.iloc[db.rows]
@@ -184,20 +184,29 @@ def test_change_intervals_cover_with_the_covariance_and_overcover_without(design
             high[d] += truth[d] > c.ci_high
             if d == "all":
                 overlap.append(c.overlap_units / len(sb))
-                ignore = mover_difference(c.a.estimate, *_interval(c.a), c.b.estimate,
-                                          *_interval(c.b), 0.0)
+                fall += c.ci_high < 0  # the fall is shown: the interval excludes no change
+                ignore = mover_of_difference(c.b.estimate, *_interval(c.b), c.a.estimate,
+                                             *_interval(c.a), 0.0)
                 naive += ignore[0] <= truth[d] <= ignore[1]
+                widths.append((ignore[1] - ignore[0]) / (c.ci_high - c.ci_low))
     lo_band, hi_band = binomial_band(0.95, reps)
     for d in DOMAINS:
         print(f"\n{design} {d}: coverage {hits[d] / reps:.3f} (below {low[d] / reps:.3f}, "
               f"above {high[d] / reps:.3f}); truth {truth[d]:.5f}")
-    print(f"ignoring the covariance: {naive / reps:.3f}; overlap {np.mean(overlap):.2f}")
-    assert lo_band <= hits["all"] / reps <= max(hi_band, 0.975)
+    print(f"ignoring the covariance: {naive / reps:.3f}, {np.mean(widths):.2f}x as wide; "
+          f"overlap {np.mean(overlap):.2f}; "
+          f"fall shown {fall / reps:.3f}")
+    # with only losses (and a few new items) the allowance for a gain or a loss the sample
+    # missed makes the interval conservative (stratified 0.976, priority 0.990), at little cost
+    # in power: the fall is shown in 71% and 93% of the replicates (69% and 96% by MOVER of
+    # the two waves, which under-covers when units turn positive: test_change_coverage.py)
+    assert lo_band <= hits["all"] / reps <= (0.985 if design == "stratified" else 0.995)
+    assert fall / reps >= (0.65 if design == "stratified" else 0.9)
     for d in DOMAINS:  # never under-covers; in domains of 2-4 positives a wave it over-covers
         assert hits[d] / reps >= lo_band, d  # (0.999-1.000: MOVER cannot use the pairing)
         assert low[d] / reps <= 0.035 and high[d] / reps <= 0.035, d
     assert np.mean(overlap) > 0.9
-    assert naive / reps > hits["all"] / reps + 0.02  # without the covariance: far too wide
+    assert naive / reps >= hits["all"] / reps and np.mean(widths) > 1.5  # far too wide
 
 
 def _interval(e):

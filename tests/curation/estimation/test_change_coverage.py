@@ -36,6 +36,7 @@ from samplers.rotation import entrants, rank_shift, stratum_shift
 #: the labels estimated in each population: every prevalence × (change, none) once
 LABELS = {"stable": ("rare_same", "common_change"), "churn": ("rare_change", "common_same")}
 ROTATIONS = {"0%": 1.0, "50%": 0.5, "75%": 0.25, "100%": 0.0}  # overlap: rotation
+MIN = "none (min)"  # and --coordinate-with A --overlap min: no common unit under PPS either
 MARKETS = {"US": 0.45, "BR": 0.30, "DE": 0.20, "SE": 0.05}
 ALPHA = 0.1  # defensive mixture of the PPS size
 
@@ -132,14 +133,24 @@ def bottom_k(v: np.ndarray, codes: np.ndarray, n_h: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def min_start(previous: Wave) -> np.ndarray:
+    """``--coordinate-with A --overlap min``: each stratum's PRNs start just past A's units
+    (``1 − max u`` over them; the sampler takes those still in the population)."""
+    top = np.zeros(len(MARKETS))
+    np.maximum.at(top, previous.strata, previous.prn)
+    return np.where(top > 0, 1.0 - top, 0.0)
+
+
 def stratified_wave(u: np.ndarray, pop: Population, n: int, previous: Wave | None = None,
-                    rotation: float = 0.0) -> Wave:
+                    rotation: float | None = 0.0) -> Wave:
     """``curate sample --strata market`` (proportional), or ``--rotate-from`` ``previous``:
     the rank shift of ``samplers/rotation.py`` (A's PRNs are unshifted: a first wave)."""
     N_h = np.bincount(pop.market, minlength=len(MARKETS))
     n_h = allocate(N_h, n, "proportional")
     v = u
-    if previous is not None:
+    if previous is not None and rotation is None:
+        v = shifted(u, min_start(previous)[pop.market])
+    elif previous is not None:
         n_a = np.bincount(previous.strata, minlength=len(MARKETS))
         k = entrants(n_a, n_h, rotation)
         step = np.zeros(len(MARKETS))
@@ -154,13 +165,15 @@ def stratified_wave(u: np.ndarray, pop: Population, n: int, previous: Wave | Non
 
 
 def pps_wave(u: np.ndarray, pop: Population, n: int, previous: Wave | None = None,
-             rotation: float = 0.0) -> Wave:
+             rotation: float | None = 0.0) -> Wave:
     """``curate sample --design poisson --size risk_score --mixture 0.1`` (one stratum), or
-    ``--rotate-from``: PRNs shifted by ``r·n/N``."""
+    ``--rotate-from``: PRNs shifted by ``r·n/N`` (``rotation`` None: ``--overlap min``)."""
     w = (1 - ALPHA) * pop.score / pop.score.mean() + ALPHA
     pi = inclusion_probabilities(w, n)
     v = u
-    if previous is not None:
+    if previous is not None and rotation is None:
+        v = shifted(u, min_start(previous)[0])
+    elif previous is not None:
         step = stratum_shift(np.array([n]), np.array([u.size]), rotation)[0]
         v = shifted(u, step) if step else u
     rows = np.flatnonzero(v < pi)
@@ -182,7 +195,7 @@ def wave_pairs(a: Population, bs: dict[str, Population], n: int, reps: int, seed
             wa = draw(u_a, a, n)
             for pname, b in bs.items():
                 u_b = u_all[np.searchsorted(universe, b.ids)]
-                for overlap, rotation in ROTATIONS.items():
+                for overlap, rotation in {**ROTATIONS, MIN: None}.items():
                     yield seed, design, pname, overlap, wa, draw(u_b, b, n, wa, rotation)
 
 
@@ -202,7 +215,8 @@ def simulate(reps: int, seed0: int = 0, N: int = 80_000) -> pd.DataFrame:
         ids_a, ids_b = a.ids[wa.rows], bs[pname].ids[wb.rows]
         for y in LABELS[pname]:
             c = proportion_change(da, a.y[base_y(y)][wa.rows], ids_a, db,
-                                  bs[pname].y[y][wb.rows], ids_b, "rotation",
+                                  bs[pname].y[y][wb.rows], ids_b,
+                                  "negative" if overlap == MIN else "rotation",
                                   prn_a=wa.prn, prn_b=wb.prn)
             rows.append((seed, design, pname, overlap, y, c.difference, c.se_difference ** 2,
                          c.ci_low, c.ci_high, c.overlap_units / max(len(ids_a), 1)))
@@ -274,9 +288,11 @@ def test_variance_of_change_and_coverage_hold_at_every_overlap():
         case = f"{r.design} {r.population} {r.overlap} {r.y}"
         assert 0.9 - k * r.var_ratio_mcse <= r.var_ratio <= 1.1 + k * r.var_ratio_mcse, case
         assert 0.94 - k * r.coverage_mcse <= r.coverage <= 0.965 + k * r.coverage_mcse, case
-    expected = {"0%": 0.0, "50%": 0.5, "75%": 0.75, "100%": 1.0}
+    expected = {"0%": 0.0, "50%": 0.5, "75%": 0.75, "100%": 1.0, MIN: 0.0}
     for r in table[table["population"] == "stable"].itertuples():
         if r.design == "stratified":  # by rank: exactly 1 - r, up to round(r·n_h)
             assert r.overlap_share == pytest.approx(expected[r.overlap], abs=0.005)
+        elif r.overlap == MIN:  # PPS past A's units: none in common while π_A + π_B ≤ 1
+            assert r.overlap_share == 0.0
         else:  # PPS: at least 1 - r (heavy units rotate more slowly)
             assert expected[r.overlap] - 0.01 <= r.overlap_share <= expected[r.overlap] + 0.35

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 from curation.estimation import SurveyDesign, hajek_mean
-from curation.estimation.effects import did_effect, did_variance, mover_of_difference
+from curation.estimation.change_interval import mover_of_difference
+from curation.estimation.effects import did_effect, did_variance
 from samplers import allocate
 from samplers.prn import prn
 from schemas import DesignError
