@@ -25,6 +25,7 @@ from samplers.options import load_section, sample_command, sampler_from_options
 from samplers.phase2 import DESIGN_NAME as PHASE2_DESIGN
 from samplers.phase2 import phase2_from_manifest
 from schemas import CurationError, Manifest, VersionError, content_hash
+from schemas.storage import scheme
 
 from .history import datasets_at
 from .repository import Snapshot, repo_root
@@ -134,34 +135,46 @@ def _stage_options(snap: Snapshot, path: str, tmp: Path) -> tuple[dict, str] | N
     return merged, recipe
 
 
+def _in_revision(snap: Snapshot, path: str) -> str:
+    """A draw's input as the revision names it: relative to its root, or an object-storage URI
+    as it is (outside every revision; the redraw compares the object's recorded identity)."""
+    return path if scheme(path) else snap.relative(path)
+
+
+def _as_drawn(snap: Snapshot, path: str, folder: Path) -> str:
+    """What the redraw reads for a file the draw read: the revision's copy, fetched under
+    ``folder``, or the URI of an object."""
+    if scheme(path):
+        return path
+    rel = snap.relative(path)
+    return str(snap.fetch(rel, folder / rel))
+
+
 def _redraw_sample(snap: Snapshot, path: str, stored: Manifest, tmp: Path):
     staged = _stage_options(snap, path, tmp)
     if staged is not None:
         options, recipe = staged
-        source = snap.relative(options.pop("input"))
+        source = _in_revision(snap, options.pop("input"))
         carried = options.pop("columns", None)  # `--columns`: a draw argument, not the design's
         sampler = sampler_from_options(options, f"{snap.rev}: {recipe}")
         where = f"{snap.rev}'s params"
     else:
         sampler = sampler_from_manifest(stored)
-        source = snap.relative(stored.population.get("source") or "")
+        source = _in_revision(snap, stored.population.get("source") or "")
         recipe, where = "the design in its manifest", "the manifest"
         carried = stored.design.get("columns")
     design = declared_design(sampler)
     notes = design_differences(stored.design, design, where)
     if sampler.coordinate_with:
-        previous = snap.relative(sampler.coordinate_with)
-        sampler.set_params(coordinate_with=str(snap.fetch(previous, tmp / "prev" / previous)))
+        sampler.set_params(coordinate_with=_as_drawn(snap, sampler.coordinate_with, tmp / "prev"))
     if getattr(sampler, "rotate_from", None):
-        previous = snap.relative(sampler.rotate_from)
-        sampler.rotate_from = str(snap.fetch(previous, tmp / "prev" / previous))
+        sampler.rotate_from = _as_drawn(snap, sampler.rotate_from, tmp / "prev")
     if getattr(sampler, "predictions", None):  # a phase-2 draw's model scores, as committed
-        scores = snap.relative(sampler.predictions)
-        sampler.set_params(predictions=str(snap.fetch(scores, tmp / "scores" / scores)))
-    if not source or not snap.exists(source):
+        sampler.set_params(predictions=_as_drawn(snap, sampler.predictions, tmp / "scores"))
+    if not source or not (scheme(source) or snap.exists(source)):
         raise VersionError(f"{snap.rev}: the input {source or '(unrecorded)'} of {path} is not "
                            f"in that revision")
-    local = snap.fetch(source, tmp / "input" / source)
+    local = _as_drawn(snap, source, tmp / "input")
     spec = getattr(sampler, "strata", None)
     refitted = isinstance(spec, Strata) and spec.needs_fit and spec.fit is None
     drawn = sampler.sample(str(local), columns=carried)

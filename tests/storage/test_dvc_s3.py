@@ -64,3 +64,32 @@ def test_get_and_reproduce_read_a_version_from_an_s3_remote(repo, s3, tmp_path):
         out.read_bytes()
     code, text = run("reproduce", "v1", "--repo", root)
     assert code == 0 and "NOT REPRODUCED" not in text and "REPRODUCED" in text, text
+
+
+def test_reproduce_redraws_a_versioned_sample_from_the_object_it_was_drawn_from(
+        bucket, demo, s3, s3_env, tmp_path, monkeypatch):
+    """The input object lives outside the repository: the redraw reads it by its URI, and a
+    rewritten object (other bytes, same rows) is named, the sample still the same."""
+    import pyarrow.parquet as pq
+
+    from tests.curation.versions.conftest import new_repo
+
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "site"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = new_repo(tmp_path / "repo", tmp_path / "remote")
+    uri = f"s3://{bucket}/catalogue.parquet"
+    (root / "data").mkdir()
+    code, text = run("sample", uri, "-o", root / "data" / "s.parquet", "--n", 120, "--seed", 3,
+                     "--strata", "market")
+    assert code == 0, text
+    sh(root, "dvc", "add", "-q", "data/s.parquet")
+    commit(root, "wave 1", tag="w1")
+    code, text = run("reproduce", "w1", "--repo", root)
+    assert code == 0 and "NOT REPRODUCED" not in text and "REPRODUCED" in text, text
+    table = pq.read_table(demo / "catalogue.parquet")
+    pq.write_table(table, tmp_path / "rewritten.parquet", compression="gzip")  # same rows
+    s3.upload_file(str(tmp_path / "rewritten.parquet"), bucket, "catalogue.parquet")
+    code, text = run("reproduce", "w1", "--repo", root)
+    assert code == 0 and "NOT REPRODUCED" not in text, text
+    assert uri in text and "yet the redraw is identical" in text, text
