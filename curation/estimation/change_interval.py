@@ -90,13 +90,13 @@ def gains_and_losses(a: Side, b: Side) -> tuple[np.ndarray, np.ndarray, np.ndarr
     difference is ``Σ gains − Σ losses`` exactly."""
     keys = np.union1d(a.keys, b.keys)
     ia, ib = np.searchsorted(keys, a.keys), np.searchsorted(keys, b.keys)
+    ca, cb = a.contributions(), b.contributions()
     c = np.zeros(keys.size)
+    c[ia] -= ca  # each wave's keys are unique
+    c[ib] += cb
     pi_a, pi_b = np.ones(keys.size), np.ones(keys.size)
-    np.subtract.at(c, ia, a.contributions())
-    np.add.at(c, ib, b.contributions())
     pi_a[ia], pi_b[ib] = a.design.prob, b.design.prob
-    scale = max(float(np.max(np.abs(a.contributions()), initial=0.0)),
-                float(np.max(np.abs(b.contributions()), initial=0.0)))
+    scale = max(float(np.max(ca, initial=0.0)), float(np.max(cb, initial=0.0)))
     c[np.abs(c) <= 1e-9 * scale] = 0.0  # a unit weighing the same in both: rounding noise
     return np.maximum(c, 0.0), pi_b, np.maximum(-c, 0.0), pi_a
 
