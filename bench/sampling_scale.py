@@ -15,12 +15,16 @@ each; cases are repeated, interleaved, and reported by their fastest run, median
 load range. Every job draws 100 units in each market and returns all columns: ``stratified``
 (equal allocation) and ``priority`` (size=popularity) on the default path (compiled kernels,
 DuckDB fetch when duckdb imports), ``*_numpy`` on the reference path with the pyarrow fetch,
-``stratified_varlen`` on variable-length ids; ``duckdb`` / ``duckdb_priority`` are the
-``QUALIFY row_number() OVER (PARTITION BY market ORDER BY ...) <= 100`` one-liners (by
-``hash(item_id)``; by ``popularity / u`` descending). ``pf_scan`` (``ParquetFile.iter_batches``,
-the baseline) and ``ds_scan`` (``pyarrow.dataset``) read the design columns (``_pri``: plus
-popularity). ``--dask`` adds the Dask engine; ``startup``/``startup_cold`` time the kernels'
-import and first call with and without numba's on-disk cache; ``hash_ns`` the hash per id.
+``stratified_varlen`` on variable-length ids, ``*_single`` with the single-pass mode forced
+(``AUDIT_CURATION_SINGLE_PASS=on``: the first pass reads every column and keeps the
+candidates' rows, no fetch), ``stratified_fetch`` with it forced off (the passes, then the
+fetch: what ``stratified`` does where 'auto' picks the fetch); ``duckdb`` /
+``duckdb_priority`` are the ``QUALIFY row_number() OVER (PARTITION BY market ORDER BY
+...) <= 100`` one-liners (by ``hash(item_id)``; by ``popularity / u`` descending).
+``pf_scan`` (``ParquetFile.iter_batches``, the baseline) and ``ds_scan``
+(``pyarrow.dataset``) read the design columns (``_pri``: plus popularity). ``--dask`` adds
+the Dask engine; ``startup``/``startup_cold`` time the kernels' import and first call with
+and without numba's on-disk cache; ``hash_ns`` the hash per id.
 """
 
 from __future__ import annotations
@@ -44,7 +48,16 @@ DESIGN_COLUMNS = {"pf_scan": ["item_id", "market"], "ds_scan": ["item_id", "mark
                   "pf_scan_pri": ["item_id", "market", "popularity"],
                   "ds_scan_pri": ["item_id", "market", "popularity"]}
 GENERATED_MAX = 10_000_000
-REFERENCE_ENV = {"AUDIT_CURATION_KERNELS": "numpy", "AUDIT_CURATION_FETCH": "pyarrow"}
+REFERENCE_ENV = {"AUDIT_CURATION_KERNELS": "numpy", "AUDIT_CURATION_FETCH": "pyarrow",
+                 "AUDIT_CURATION_SINGLE_PASS": "off"}
+SINGLE_ENV = {"AUDIT_CURATION_SINGLE_PASS": "on"}  # the `*_single` cases: read once, forced
+FETCH_ENV = {"AUDIT_CURATION_SINGLE_PASS": "off"}  # the `*_fetch` cases: passes, then a fetch
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (DuckDB's and Arrow's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_mb() -> float:
@@ -126,16 +139,16 @@ def child(kind: str, path: str) -> dict:
     if kind.startswith("duckdb"):
         import duckdb
 
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         table = duckdb.connect().sql(_duckdb_query(kind, path)).to_arrow_table()
         extra["rows"] = table.num_rows
     elif kind.startswith("pf_scan"):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         pf = pq.ParquetFile(path)
         extra["rows"] = sum(b.num_rows for b in pf.iter_batches(
             batch_size=1 << 18, columns=DESIGN_COLUMNS[kind]))
     elif kind.startswith("ds_scan"):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         extra["rows"] = sum(b.num_rows for b in pyarrow.dataset.dataset(path).scanner(
             columns=DESIGN_COLUMNS[kind], batch_size=1 << 18).to_batches())
     elif kind.endswith("_dask"):
@@ -143,7 +156,7 @@ def child(kind: str, path: str) -> dict:
 
         with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as c, \
                 Client(c) as client:
-            t0 = time.perf_counter()
+            c0, t0 = _cpu(), time.perf_counter()
             s = _sampler(kind).sample(path, engine="dask", scheduler=client)
             extra["seconds"] = time.perf_counter() - t0
             extra["worker_peak_mb"] = max(client.run(_peak_mb).values())
@@ -164,19 +177,24 @@ def child(kind: str, path: str) -> dict:
                 spent.append(time.perf_counter() - t)
 
         engine.StreamEngine.fetch = timed_fetch
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         s = _sampler(kind).sample(path)
         extra["seconds_fetch"] = sum(spent)
         extra["content_hash"] = s.manifest.content_hash[:16]
         extra["kernels"] = kernels.active()
     seconds = extra.pop("seconds", time.perf_counter() - t0)
-    return {"kind": kind, "seconds": seconds, "peak_mb": _peak_mb(), **extra}
+    return {"kind": kind, "seconds": seconds, "cpu": _cpu() - c0, "peak_mb": _peak_mb(),
+            **extra}
 
 
 def measure(kind: str, path: Path) -> dict:
     env = dict(os.environ, CI="1")  # no progress bar
     if kind.endswith("_numpy"):
         env.update(REFERENCE_ENV)
+    if kind.endswith("_single"):
+        env.update(SINGLE_ENV)
+    if kind.endswith("_fetch"):
+        env.update(FETCH_ENV)
     cold = None
     if kind == "startup_cold":
         cold = tempfile.TemporaryDirectory(prefix="numba-cold-")
@@ -242,9 +260,9 @@ def dataset(workdir: Path, items: int, varlen: bool = False) -> Path:
 
 def cases(items: int, dask: bool) -> list[str]:
     out = ["pf_scan", "ds_scan", "pf_scan_pri", "ds_scan_pri", "stratified", "priority",
-           "duckdb", "duckdb_priority"]
+           "duckdb", "duckdb_priority", "stratified_single", "priority_single"]
     if items <= GENERATED_MAX:
-        out += ["stratified_numpy", "priority_numpy", "stratified_varlen"]
+        out += ["stratified_numpy", "priority_numpy", "stratified_varlen", "stratified_fetch"]
     return out + (["stratified_dask"] if dask else [])
 
 

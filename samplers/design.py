@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,22 +11,22 @@ import pyarrow.compute as pc
 
 from schemas import DesignError, Manifest, SchemaError, content_hash
 
+from . import passes
 from .allocation import METHODS, allocate
 from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version, package_versions
 from .context import DrawContext
 from .coordination import Coordination
 from .engine import make_engine
+from .passes import Factory, FirstPass, SelectionPass
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
 from .profile import Profile, report_duplicates
 from .rotation import WaveLink
-from .selection import GrowingBestK
 from .sizes import SizeMeasure
 from .source import DEFAULT_BATCH_ROWS, Source
 from .strata import FitSample, FittedStrata, Strata, fit_on, reuse_fit
 
 ID_CANDIDATES = ("unit_id", "impression_id", "item_id")
 NEYMAN_S = ("sd", "rms")  # S_h: the column's standard deviation, or its root mean square
-FIRST_PASS_ROWS = 1 << 20  # at most this many rows kept for selection in pass one
 
 
 class DesignSampler(BaseSampler, ABC):
@@ -137,18 +136,21 @@ class DesignSampler(BaseSampler, ABC):
         source.require(needed, f"by the {self.design_name} design")
         return unit_col, spec, size, needed
 
-    def _coordination(self) -> tuple[int, pa.Array | None, dict | None]:
-        """The PRN key, the previous wave's ids to shift past (``overlap='min'``) and the
-        coordination's description, from ``coordinate_with``."""
-        seed, previous_ids, coord_desc = int(self.seed), None, None
+    def _coordination(self) -> tuple[int, pa.Array | None, dict | None, dict[str, float]]:
+        """The PRN key, the previous wave's ids to shift past (``overlap='min'``), the
+        coordination's description and the previous wave's PRN shifts per stratum (a rotated
+        wave's: coordinating with it starts from its PRNs), from ``coordinate_with``."""
+        seed, previous_ids, coord_desc, shifts = int(self.seed), None, None, {}
         if self.coordinate_with:
             coord = Coordination(self.coordinate_with, self.overlap)
             prev_manifest, previous_ids = coord.load()
             seed = int(prev_manifest.seed)
             coord_desc = coord.describe(prev_manifest)
+            shifts = {str(a.get("stratum")): float(a["prn_shift"])
+                      for a in prev_manifest.allocation if a.get("prn_shift")}
             if previous_ids is not None and self.overlap == "max":
                 previous_ids = None
-        return seed, previous_ids, coord_desc
+        return seed, previous_ids, coord_desc, shifts
 
     @staticmethod
     def _fitted(spec: Strata, source: Source, unit_col: str, runner: Any) -> FittedStrata:
@@ -158,7 +160,7 @@ class DesignSampler(BaseSampler, ABC):
             fitted = reuse_fit(spec)
         elif spec.needs_fit:
             fitted = fit_on(runner.reduce(source, [unit_col, *spec.input_columns],
-                                          _Factory(FitSample, spec, unit_col), "fit strata"),
+                                          Factory(FitSample, spec, unit_col), "fit strata"),
                             source.name)
         return fitted
 
@@ -167,7 +169,7 @@ class DesignSampler(BaseSampler, ABC):
         source = data if isinstance(data, Source) else Source(data, batch_rows=batch_rows)
         unit_col, spec, size, needed = self._inputs(source)
         carried = carried_columns(source, columns, [unit_col, *needed])
-        seed, previous_ids, coord_desc = self._coordination()
+        seed, previous_ids, coord_desc, prev_shifts = self._coordination()
         link = WaveLink.of(self)  # a previous wave: its seed, rotation and population
         rotating = link is not None and link.rotation is not None
         seed = link.seed if link is not None else seed
@@ -179,14 +181,26 @@ class DesignSampler(BaseSampler, ABC):
                           top_k=int(self.n) if size is not None and
                           self._first_pass_k() is None else 0,
                           size_totals=self._first_pass_k() is None,
-                          previous_ids=previous_ids, seed=seed,
+                          previous_ids=previous_ids, previous_shifts=prev_shifts,
+                          seed=seed,
                           fingerprint_columns=list(dict.fromkeys(needed)))
         columns = list(dict.fromkeys([unit_col, *spec.input_columns,
                                       *([size.input_column] if size is not None else [])]))
-        k = self._first_pass_k() if previous_ids is None and not rotating else None  # no shift
+        k = self._first_pass_k() if previous_ids is None and not rotating and \
+            not prev_shifts else None  # selected in the first pass only without a shift
         early = DrawContext(unit_col, seed, fitted, source.name, size=size)
-        first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns)),
-                              _Factory(_FirstPass, profile, self, early, k),
+        # the single-pass mode: the first pass also reads the carried columns and keeps the
+        # candidates' rows, so the selected rows are not fetched again (Source.reads_once)
+        carry = None
+        if k is not None and runner.name == "stream" and \
+                source.reads_once(carried, int(self.n), 2 * passes.FIRST_PASS_ROWS + (1 << 16),
+                                  profile.columns() + columns):
+            carry = carried if carried is not None else source.column_names
+        elif runner.name == "stream":
+            source.prepare_fetch()  # DuckDB's import overlaps the passes
+        first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns +
+                                                         (carry or []))),
+                              Factory(FirstPass, profile, self, early, k, carry),
                               "profile" if k is None else "profile and select")
         profile = first.profile
         if profile.rows == 0:
@@ -204,13 +218,14 @@ class DesignSampler(BaseSampler, ABC):
                            min_per_stratum=self.min_per_stratum, labels=labels)
         except DesignError as exc:
             raise DesignError(f"{source.name}: {exc}") from None
-        shift = np.zeros(len(labels))
+        # a previous wave's PRNs (overlap max: the same; min: just past its units' largest)
+        shift = np.array([prev_shifts.get(label, 0.0) for label in labels])
         if previous_ids is not None:
             prev_max = np.array(profile.prev_max)[order]
-            shift = np.where(prev_max > 0, 1.0 - prev_max, 0.0)
+            shift = np.where(prev_max > 0, np.mod(shift + 1.0 - prev_max, 1.0), shift)
         if rotating:
             shift, step = link.shifts(labels, N_h, n_h, self, runner, source, columns, early,
-                                      _Factory)
+                                      Factory)
         # position in canonical order for every profile code
         canon = np.empty(len(order), np.int64)
         canon[order] = np.arange(len(order))
@@ -224,11 +239,13 @@ class DesignSampler(BaseSampler, ABC):
             if kept is not None:
                 keeper.offer(kept, canon[codes], keys, ties)
         else:
-            keeper = runner.reduce(source, columns, _Factory(_SelectionPass, self, ctx),
+            keeper = runner.reduce(source, columns, Factory(SelectionPass, self, ctx),
                                    "select").keeper
         rows, pi, u = self._selected(keeper, ctx)
         if rows is not None and rows.num_rows:
-            full = runner.fetch(source, rows.column("__key").to_numpy(), carried)
+            full = source.payload(rows, carried) if carry is not None and \
+                first.kept is not None else \
+                runner.fetch(source, rows.column("__key").to_numpy(), carried)
             rows = full.append_column("__stratum", rows.column("__stratum"))
         table = self._finish(rows, pi, u, unit_col)
         design = {"name": self.design_name, **_jsonable(self.get_params()),
@@ -246,7 +263,7 @@ class DesignSampler(BaseSampler, ABC):
             design["rotation"] = link.describe(labels, step)
         if link is not None:
             population["change"] = link.population_change(runner, source, unit_col,
-                                                           int(profile.rows), _Factory)
+                                                           int(profile.rows), Factory)
         manifest = Manifest(
             kind="sample", design=design, seed=seed, prn=dict(ALGORITHM),
             population=population,
@@ -318,72 +335,6 @@ def carried_columns(source: Source, columns: list[str] | str | None,
 def stratum_column(labels: list[str], codes: np.ndarray) -> pa.Array:
     """The canonical stratum labels of ``codes``."""
     return pa.array(np.asarray(labels, object)[codes], pa.string())
-
-
-class _Factory:
-    """A picklable ``make_state`` for the engines: ``cls(*args)``."""
-
-    def __init__(self, cls: type, *args: Any):
-        self.cls, self.args = cls, args
-
-    def __call__(self) -> Any:
-        return self.cls(*self.args)
-
-
-class _FirstPass:
-    """The profile pass; for a design with ``k`` (see ``_first_pass_k``) it also keeps the best
-    ``k`` rows of every stratum, from which the selection is taken once the allocation is
-    known, unless the strata are so many that ``k`` rows of each exceed ``FIRST_PASS_ROWS``
-    (then a second pass selects)."""
-
-    def __init__(self, profile: Profile, sampler: DesignSampler, ctx: DrawContext, k: int | None):
-        self.profile, self.sampler, self.ctx = replace(profile), sampler, ctx
-        self.kept = GrowingBestK(k) if k is not None else None
-
-    @property
-    def dups(self) -> Any:
-        return self.profile.dups
-
-    def duplicate_hashes(self) -> np.ndarray:
-        return self.profile.duplicate_hashes()
-
-    def update(self, batch: pa.RecordBatch, row0: int, key0: int) -> None:
-        self.profile.update(batch, row0, key0)
-        if self.kept is None:
-            return
-        if len(self.profile.counts) * self.kept.k_all > FIRST_PASS_ROWS:
-            self.kept = None
-            return
-        keys = np.arange(key0, key0 + batch.num_rows, dtype=np.int64)
-        self.sampler._offer(self.kept, batch, row0, keys,
-                            replace(self.ctx, index=self.profile.codes))
-
-    def merge(self, other: _FirstPass) -> _FirstPass:
-        self.profile.merge(other.profile)
-        if self.kept is None or other.kept is None:
-            self.kept = None
-        else:
-            mapping = np.zeros(len(other.profile.codes), np.int64)
-            for label, theirs in other.profile.codes.items():
-                mapping[theirs] = self.profile.codes[label]
-            self.kept.merge(other.kept.remap(mapping))
-        return self
-
-
-class _SelectionPass:
-    """The selection pass: PRNs of each batch offered to the design's keeper."""
-
-    def __init__(self, sampler: DesignSampler, ctx: DrawContext):
-        self.sampler, self.ctx = sampler, ctx
-        self.keeper = sampler._keeper(ctx)
-
-    def update(self, batch: pa.RecordBatch, row0: int, key0: int) -> None:
-        keys = np.arange(key0, key0 + batch.num_rows, dtype=np.int64)
-        self.sampler._offer(self.keeper, batch, row0, keys, self.ctx)
-
-    def merge(self, other: _SelectionPass) -> _SelectionPass:
-        self.keeper.merge(other.keeper)
-        return self
 
 
 def _jsonable(params: dict) -> dict:

@@ -90,10 +90,11 @@ class StreamEngine:
 
         pieces = source.pieces()
         state = make_state()
+        batch_rows = source.pass_batch_rows(columns, self.batch_rows)  # wide rows: fewer
         with tqdm(total=sum(p.num_rows for p in pieces), desc=desc, unit="rows",
                   unit_scale=True, disable=progress_disabled(), leave=False) as bar:
             for piece in pieces:
-                run_piece(piece, columns, self.batch_rows, make_state, state, bar)
+                run_piece(piece, columns, batch_rows, make_state, state, bar)
         return state
 
     def repeated_hashes(self, state: Any) -> np.ndarray:

@@ -114,4 +114,7 @@ class ImportanceSampler(DesignSampler):
         u = rows.column("__u").to_numpy()[keep]
         out = pa.table({"__key": rows.column("__key").take(keep),
                         "__stratum": stratum_column(ctx.labels, codes[keep])})
+        for name in rows.column_names:  # the carried columns of the single-pass mode
+            if name.startswith("__payload"):
+                out = out.append_column(name, rows.column(name).take(keep))
         return out, pi, u

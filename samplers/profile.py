@@ -84,6 +84,7 @@ class Profile:
     top_k: int = 0
     size_totals: bool = True  # size sums overall and per stratum (Poisson PPS, mixtures)
     previous_ids: pa.Array | None = None
+    previous_shifts: dict[str, float] = field(default_factory=dict)  # a rotated previous wave's
     seed: int = 0
     fingerprint_columns: list[str] = field(default_factory=list)
 
@@ -174,8 +175,12 @@ class Profile:
                 self.sums[code].add(s[pos])
             if in_prev is not None:
                 hit = pos[in_prev[pos]]
-                if hit.size:
-                    self.prev_max[code] = max(self.prev_max[code], float(u[hit].max()))
+                if hit.size:  # on the previous wave's PRNs, shifted if it was rotated
+                    v = u[hit]
+                    if self.previous_shifts:
+                        label = next(k for k, c in self.codes.items() if c == code)
+                        v = np.mod(v + self.previous_shifts.get(label, 0.0), 1.0)
+                    self.prev_max[code] = max(self.prev_max[code], float(v.max()))
         self.rows += batch.num_rows
 
     def _add_top(self, code: int, values: np.ndarray) -> None:

@@ -34,17 +34,23 @@ class BestK:
 
     def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
               ties: np.ndarray) -> None:
+        idx = self._admitted(codes, keys)
+        if idx.size:
+            self._keep(rows.take(idx), codes[idx], keys[idx], ties[idx])
+
+    def _admitted(self, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Positions of the rows that may still be among their stratum's best."""
         compiled = kernels.compiled()
         if compiled is not None:  # the same test in one sweep
-            idx = compiled.admitted(np.ascontiguousarray(codes, np.int64),
-                                    np.ascontiguousarray(keys, np.float64), self.threshold,
-                                    self.k)
-        else:
-            idx = np.flatnonzero((keys <= self.threshold[codes]) & (self.k[codes] > 0))
-        if not idx.size:
-            return
-        self._parts.append((rows.take(idx), codes[idx], keys[idx], ties[idx]))
-        self._size += idx.size
+            return compiled.admitted(np.ascontiguousarray(codes, np.int64),
+                                     np.ascontiguousarray(keys, np.float64), self.threshold,
+                                     self.k)
+        return np.flatnonzero((keys <= self.threshold[codes]) & (self.k[codes] > 0))
+
+    def _keep(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
+              ties: np.ndarray) -> None:
+        self._parts.append((rows, codes, keys, ties))
+        self._size += len(codes)
         if self._size > self._budget:
             self._prune()
 
@@ -112,3 +118,36 @@ class GrowingBestK(BestK):
     def merge(self, other: BestK) -> BestK:
         self._grow(len(other.k))
         return super().merge(other)
+
+
+def payload_name(i: int) -> str:
+    """The kept-rows column holding carried input column ``i`` (never an input's name)."""
+    return f"__payload{i}"
+
+
+class CarryingBestK(GrowingBestK):
+    """A :class:`GrowingBestK` of the single-pass mode: the admitted rows also keep the
+    ``carry`` columns of the batch being offered (set in ``batch`` before each offer), as
+    ``payload_name(i)`` columns, dictionaries decoded to their values; so the selected rows'
+    content needs no second read of the input."""
+
+    def __init__(self, k: int, carry: list[str]):
+        super().__init__(k)
+        self.carry = list(carry)
+        self.batch: pa.RecordBatch | None = None
+
+    def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
+              ties: np.ndarray) -> None:
+        if codes.size:
+            self._grow(int(codes.max()) + 1)
+        idx = self._admitted(codes, keys)
+        if not idx.size:
+            return
+        taken = pa.array(idx)
+        rows = rows.take(taken)
+        for i, name in enumerate(self.carry):
+            col = self.batch.column(name).take(taken)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            rows = rows.append_column(payload_name(i), col)
+        self._keep(rows, codes[idx], keys[idx], ties[idx])

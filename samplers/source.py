@@ -32,7 +32,9 @@ from schemas.io import check_parquet_folder, parquet_dataset
 from schemas.storage import identity, is_remote, local_path
 from schemas.validate import as_table
 
-from .kernels.rowfetch import duckdb_rows
+from .kernels import readplan
+from .kernels.rowfetch import duckdb_rows, preload
+from .selection import payload_name
 
 DEFAULT_BATCH_ROWS = 1 << 18
 KEY_BITS = 40
@@ -190,6 +192,7 @@ class Source:
         self._batches: list[pa.RecordBatch] | None = None
         self._fragments: list[tuple[ds.ParquetFileFragment, int, tuple[str, ...]]] | None = None
         self._uri: str | None = None
+        self._carry_dictionary: set[str] = set()  # the single-pass mode's extra dictionaries
         if is_remote(data):  # object storage: the same rules, read through its filesystem
             self.name = self._uri = str(data)
             self._dataset = parquet_dataset(data)
@@ -300,9 +303,57 @@ class Source:
                               ()))
         out, row0 = [], 0
         for i, (rows, name, frag, table, dictionary) in enumerate(specs):
+            if self._carry_dictionary:
+                dictionary = tuple(sorted(set(dictionary) | self._carry_dictionary))
             out.append(Piece(i, row0, rows, name, self.schema, frag, table, dictionary))
             row0 += rows
         return out
+
+    def reads_once(self, columns: list[str] | None, n: int, kept_rows: int,
+                   design: list[str]) -> bool:
+        """Whether the first pass should also read the carried ``columns`` (all when None)
+        and keep the candidates' rows, so that the input is read once (the single-pass mode,
+        ``samplers.kernels.readplan``) rather than fetched again for ``n`` selected rows; when
+        it should, the carried string columns stored as dictionary indices (not the
+        ``design`` columns) are then read as Arrow dictionaries."""
+        mode = readplan.single_pass_mode()
+        names = self.column_names if columns is None else columns
+        self._carry_dictionary = set()
+        fragments = [f for f, _, _ in self._checked_fragments()] if self._dataset is not None \
+            else []
+        once = mode == "on" if mode != "auto" else self._dataset is not None and \
+            readplan.once_pays(fragments, self.schema, names, n, kept_rows)
+        if once and fragments:
+            indexed = set(names) - set(design)
+            for frag in fragments:
+                indexed &= readplan.indexed_columns(frag.metadata, names)
+            self._carry_dictionary = indexed
+        return once
+
+    def pass_batch_rows(self, columns: list[str] | None, batch_rows: int) -> int:
+        """Rows per batch for a pass over ``columns`` (all when None): fewer for wide rows of
+        a Parquet input (``readplan.batch_rows_for``). Batching never changes a result."""
+        if self._dataset is None:
+            return batch_rows
+        return readplan.batch_rows_for([f for f, _, _ in self._checked_fragments()],
+                                       self.column_names if columns is None else columns,
+                                       batch_rows)
+
+    def prepare_fetch(self) -> None:
+        """Before the passes of a draw that will fetch its rows: load DuckDB meanwhile when
+        its row-number fetch applies to a file of the input (``rowfetch.preload``)."""
+        if self._dataset is None or self._uri is not None:
+            return
+        if any(frag.metadata.num_row_groups >= 2 for frag, _, _ in self._checked_fragments()):
+            preload()
+
+    def payload(self, kept: pa.Table, columns: list[str] | None) -> pa.Table:
+        """The carried ``columns`` (all when None) of the rows kept by the single-pass mode,
+        with the input's types: the table a fetch of the same rows returns."""
+        names = self.column_names if columns is None else columns
+        schema = pa.schema([self.schema.field(c) for c in names])
+        return pa.Table.from_arrays([kept.column(payload_name(i)).cast(f.type)
+                                     for i, f in enumerate(schema)], schema=schema)
 
     @property
     def num_rows(self) -> int:

@@ -9,12 +9,17 @@ the file's Arrow types, so the sample's bytes are those of the pyarrow path
 (``tests/samplers/test_kernels.py``). Otherwise, when DuckDB fails (e.g. over its memory
 limit), for a file of one row group (DuckDB's threads split row groups, pyarrow's split one
 row group's columns: faster there), or with ``AUDIT_CURATION_FETCH=pyarrow``, the caller reads
-with pyarrow.
+with pyarrow. Where this fetch does not apply, a stratified or priority draw whose selected rows
+will touch nearly every row group reads the file once instead (the single-pass mode,
+``Source.reads_once``; ``AUDIT_CURATION_SINGLE_PASS=off`` forces the fetch, ``=on`` the single
+pass).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -46,13 +51,41 @@ def wanted() -> bool:
     return os.environ.get(ENV, "").strip().lower() != "pyarrow"
 
 
+def applies(filesystem: pafs.FileSystem, meta: pq.FileMetaData, schema: pa.Schema) -> bool:
+    """Whether :func:`duckdb_rows` would read the columns of ``schema`` from a file of
+    metadata ``meta`` on ``filesystem`` (it may still fail, e.g. over its memory limit)."""
+    return wanted() and isinstance(filesystem, pafs.LocalFileSystem) and \
+        meta.num_row_groups >= 2 and all(_exact(f.type) for f in schema) and \
+        importlib.util.find_spec("duckdb") is not None
+
+
+_preloading: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Import duckdb in a background thread (once), so that a fetch after the passes does
+    not wait for it (~0.1-0.2 s of loading its library); nothing when it is not wanted or
+    not installed. A failed import is left to the fetch, which then reads with pyarrow."""
+    if _preloading or not wanted() or importlib.util.find_spec("duckdb") is None:
+        return
+
+    def load() -> None:
+        try:
+            import duckdb  # noqa: F401
+        except ImportError:
+            return
+
+    thread = threading.Thread(target=load, name="acprn-duckdb-import", daemon=True)
+    _preloading.append(thread)
+    thread.start()
+
+
 def duckdb_rows(filesystem: pafs.FileSystem, path: str, meta: pq.FileMetaData,
                 file_rows: np.ndarray, schema: pa.Schema) -> pa.Table | None:
     """The rows at file positions ``file_rows`` (sorted, distinct) of the columns of
     ``schema`` (all in the file of metadata ``meta``), cast to its types; None when this
     fetch does not apply."""
-    if not wanted() or not isinstance(filesystem, pafs.LocalFileSystem) or \
-            meta.num_row_groups < 2 or not all(_exact(f.type) for f in schema):
+    if not applies(filesystem, meta, schema):
         return None  # DuckDB reads row groups in parallel; pyarrow decodes one's columns so
     try:
         import duckdb

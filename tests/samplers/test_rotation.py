@@ -112,6 +112,22 @@ def test_successive_rotations_compose_and_a_unit_leaves_after_one_over_r_waves(b
         assert kept == pytest.approx(0.75, abs=0.06)
 
 
+@pytest.mark.parametrize("design", ["stratified", "poisson"])
+def test_coordinating_with_a_rotated_wave_starts_from_its_shifted_prns(big, first, tmp_path,
+                                                                       design):
+    path, _ = first[design]
+    rotated = draw(big, design=design, rotate_from=str(path), rotation=0.5)
+    rotated.write(tmp_path / "rotated.parquet")
+    panel = draw(big, design=design, coordinate_with=str(tmp_path / "rotated.parquet"))
+    assert ids(panel) == ids(rotated)  # --overlap max: the same PRNs, so the same units
+    fresh = draw(big, design=design, coordinate_with=str(tmp_path / "rotated.parquet"),
+                 overlap="min")
+    assert len(ids(fresh) & ids(rotated)) <= (0 if design == "stratified" else 0.02 * 400)
+    recorded = {a["stratum"]: a["prn_shift"] for a in rotated.manifest.allocation}
+    for a in fresh.manifest.allocation:  # past the rotated wave's units, on its PRNs
+        assert a["prn_shift"] != pytest.approx(recorded[a["stratum"]])
+
+
 def test_rotation_keeps_inclusion_probabilities(tmp_path):
     N, n, R = 40, 8, 400
     pop = pa.table({"unit_id": [f"x{i}" for i in range(N)]})

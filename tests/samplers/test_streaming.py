@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from curation.cli.main import cli
 from samplers import ImportanceSampler, StratifiedSampler, source
-from samplers import design as design_module
+from samplers import passes as passes_module
 from samplers.duplicates import DuplicateFinder, bucketize
 from samplers.source import Piece, Source
 from schemas import DesignError, SchemaError, read_manifest
@@ -102,7 +102,7 @@ def test_selecting_on_the_first_pass_or_on_a_second_gives_the_same_sample(
     name, make = design
     pop, one, _ = files
     expected = make(n=150, seed=21).sample(pop).manifest.content_hash
-    monkeypatch.setattr(design_module, "FIRST_PASS_ROWS", first_pass_rows)
+    monkeypatch.setattr(passes_module, "FIRST_PASS_ROWS", first_pass_rows)
     scans = []
     real_scan = Piece.scan
 
