@@ -265,6 +265,7 @@ def joined_predictions(path: Path | ObjectPath, column: str, phase1: pa.Table,
         raise SchemaError(f"--uncertainty column {column!r} is already a phase-1 column: drop "
                           f"--predictions {path} to use it, or name the predictions' own column",
                           source=str(phase1_path))
+    check_objects([path])  # a missing object or bucket says which
     if not path.is_file():
         raise SchemaError("no such predictions file", source=str(path))
     if path.suffix.lower() == ".csv":

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from schemas import DesignError, Manifest, SchemaError
 from schemas.io import read_parquet
-from schemas.storage import ObjectPath, as_path, readable
+from schemas.storage import ObjectPath, as_path, check_objects, readable
 
 META_KEYS = ("model_name", "model_version")
 
@@ -76,6 +76,7 @@ def read_predictions(path: str | Path | ObjectPath) -> tuple[pd.DataFrame, dict[
     """(table, ``{model_name, model_version}`` found in its Parquet metadata) of a predictions
     file or object (Parquet or CSV) keyed by ``unit_id``, one row per unit."""
     path = as_path(path)  # an s3://... URI stays one
+    check_objects([path])  # a missing object or bucket says which
     if not path.is_file():
         raise SchemaError("no such predictions file", source=str(path))
     meta: dict[str, str] = {}

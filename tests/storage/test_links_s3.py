@@ -146,13 +146,13 @@ MISSING = {
                          "no such bucket"),
     "phase2-predictions": (("sample", "--phase2-of", "{uri}s.parquet", "--n", 4,
                             "--uncertainty", "llm_p", "--predictions", "{uri}nosuch.parquet"),
-                           "no such predictions file"),
+                           "no such object"),
     "params": (("sample", "{local}cat.parquet", "--params", "{uri}nosuch.yaml"),
                "no such parameters file"),
     "estimate-predictions": (("estimate", "{local}cur.parquet", "--y", "sensitive",
                               "--pred-col", "p", "--population", "{local}cat.parquet",
                               "--predictions", "s3://nosuch-{tag}/preds.csv"),
-                             "no such predictions file"),
+                             "no such bucket"),
 }
 
 
