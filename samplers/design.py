@@ -17,6 +17,7 @@ from .base import DESIGN_COLUMNS, BaseSampler, Sample, package_version, package_
 from .context import DrawContext
 from .coordination import Coordination
 from .engine import make_engine
+from .kernels import readplan
 from .passes import Factory, FirstPass, SelectionPass
 from .prn import ALGORITHM, hash64, shifted, to_unit_interval
 from .profile import Profile, report_duplicates
@@ -198,6 +199,11 @@ class DesignSampler(BaseSampler, ABC):
             carry = carried if carried is not None else source.column_names
         elif runner.name == "stream":
             source.prepare_fetch()  # DuckDB's import overlaps the passes
+            if k is not None and readplan.single_pass_mode() == "auto":
+                # the carried columns the pass decodes anyway are kept with the candidates;
+                # the fetch reads only the others (DuckDB decompresses fewer pages)
+                carry = [c for c in carried or source.column_names
+                         if c in set(profile.columns() + columns)] or None
         first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns +
                                                          (carry or []))),
                               Factory(FirstPass, profile, self, early, k, carry),
@@ -243,9 +249,8 @@ class DesignSampler(BaseSampler, ABC):
                                    "select").keeper
         rows, pi, u = self._selected(keeper, ctx)
         if rows is not None and rows.num_rows:
-            full = source.payload(rows, carried) if carry is not None and \
-                first.kept is not None else \
-                runner.fetch(source, rows.column("__key").to_numpy(), carried)
+            full = self._content(rows, source, runner, carried,
+                                 carry if first.kept is not None else None)
             rows = full.append_column("__stratum", rows.column("__stratum"))
         table = self._finish(rows, pi, u, unit_col)
         design = {"name": self.design_name, **_jsonable(self.get_params()),
@@ -272,6 +277,26 @@ class DesignSampler(BaseSampler, ABC):
         return Sample(table, manifest)
 
     # -- shared pieces -----------------------------------------------------------------------
+    @staticmethod
+    def _content(rows: pa.Table, source: Source, runner: Any, carried: list[str] | None,
+                 carry: list[str] | None) -> pa.Table:
+        """The ``carried`` columns (all when None) of the selected ``rows``: those in
+        ``carry`` from the kept candidates, the others fetched from the input; the same
+        table either way."""
+        names = source.column_names if carried is None else carried
+        kept = source.payload(rows, carry) if carry else None
+        rest = [c for c in names if c not in (carry or ())]
+        if not rest:
+            return kept
+        fetched = runner.fetch(source, rows.column("__key").to_numpy(),
+                               carried if kept is None else rest)
+        if kept is None:
+            return fetched
+        parts = [kept if c in carry else fetched for c in names]
+        return pa.Table.from_arrays([t.column(c) for t, c in zip(parts, names, strict=True)],
+                                    schema=pa.schema([t.schema.field(c) for t, c in
+                                                      zip(parts, names, strict=True)]))
+
     def _prns(self, batch: pa.RecordBatch, ctx: DrawContext) -> tuple[np.ndarray, np.ndarray,
                                                                np.ndarray]:
         """(canonical stratum index, PRN u, 64-bit hash) of every row of a batch."""

@@ -12,7 +12,7 @@ row group's columns: faster there), or with ``AUDIT_CURATION_FETCH=pyarrow``, th
 with pyarrow. Where this fetch does not apply, a stratified or priority draw whose selected rows
 will touch nearly every row group reads the file once instead (the single-pass mode,
 ``Source.reads_once``; ``AUDIT_CURATION_SINGLE_PASS=off`` forces the fetch, ``=on`` the single
-pass).
+pass). Under 'auto' the fetch is not asked for the design's columns: the first pass kept them.
 """
 
 from __future__ import annotations

@@ -242,3 +242,29 @@ def test_forced_on_an_in_memory_table_gives_its_sample(monkeypatch, name):
     twice, _ = draw(DESIGNS[name], pop, monkeypatch, "off", batch_rows=500)
     assert calls == 0
     assert_same(once, twice)
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+@pytest.mark.parametrize("columns", [None, "notes,release", "market,notes"])
+def test_a_fetch_reads_only_what_the_pass_did_not(tmp_path, monkeypatch, name, columns):
+    """When 'auto' fetches (DuckDB's row-number fetch applies), the carried columns the pass
+    decoded anyway (the design's) come from the kept candidates; the fetch reads the others."""
+    pytest.importorskip("duckdb")
+    monkeypatch.delenv(SINGLE_PASS_ENV, raising=False)
+    path = tmp_path / "pop.parquet"
+    pq.write_table(catalogue(), path, row_group_size=600)
+    asked, fetch = [], engine_module.StreamEngine.fetch
+
+    def recorded(engine, source, keys, cols):
+        asked.append(cols)
+        return fetch(engine, source, keys, cols)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine_module.StreamEngine, "fetch", recorded)
+        auto = DESIGNS[name]().sample(path, batch_rows=700, columns=columns)
+    off, calls = draw(DESIGNS[name], path, monkeypatch, "off", batch_rows=700,
+                      columns=columns)
+    assert calls == 1 and len(asked) == 1
+    assert "item_id" not in asked[0] and "market" not in asked[0]
+    assert "notes" in asked[0] and (columns is not None or "plays" in asked[0])
+    assert_same(auto, off)
