@@ -202,8 +202,8 @@ class DesignSampler(BaseSampler, ABC):
             if k is not None and readplan.single_pass_mode() == "auto":
                 # the carried columns the pass decodes anyway are kept with the candidates;
                 # the fetch reads only the others (DuckDB decompresses fewer pages)
-                carry = [c for c in carried or source.column_names
-                         if c in set(profile.columns() + columns)] or None
+                decoded = set(profile.columns() + columns)
+                carry = [c for c in carried or source.column_names if c in decoded] or None
         first = runner.reduce(source, list(dict.fromkeys(profile.columns() + columns +
                                                          (carry or []))),
                               Factory(FirstPass, profile, self, early, k, carry),

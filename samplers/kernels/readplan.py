@@ -7,7 +7,7 @@
   the fetch, as before the mode existed). The bytes of the sample are the same either way.
   When 'auto' fetches, the carried columns the first pass decodes anyway (the design's: id,
   strata, size) are kept with the candidates too, and the fetch reads only the others
-  (``Design._content``): DuckDB then decompresses fewer pages.
+  (``DesignSampler._content``): DuckDB then decompresses fewer pages.
 * **Which string columns to read as dictionaries** in that pass (:func:`indexed_columns`).
 * **Rows per batch** (:func:`batch_rows_for`): fewer for wide rows, so the batches the reader
   thread holds stay the same size in memory.
