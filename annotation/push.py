@@ -17,11 +17,11 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-from tqdm import tqdm
 
 from schemas.errors import AnnotationError, SchemaError
 from schemas.io import read_parquet, write_parquet
 from schemas.labels import DEFAULT_CATEGORIES
+from schemas.progress import progress
 from schemas.validate import validate
 
 from .connection import Connection, api_errors, check, client, resolve, server_identity, studio_dir
@@ -65,11 +65,6 @@ def ledger_path(project: str, directory: str | os.PathLike | None = None) -> Pat
 def gold_truth_path(project: str, directory: str | os.PathLike | None = None) -> Path:
     """Where a push keeps the truth of the gold units it mixed in: ``<studio dir>/gold/``."""
     return studio_dir(directory) / "gold" / f"{slug(project)}.parquet"
-
-
-def progress_disabled() -> bool | None:
-    """tqdm's ``disable``: quiet without a TTY (None) and whenever ``CI`` is set."""
-    return True if os.environ.get("CI") else None
 
 
 def push(sample_path: str | os.PathLike, project: str, *, conn: Connection | None = None,
@@ -216,8 +211,7 @@ def _push_project(ls, conn: Connection, book: Ledger, title: str, tasks: list[di
         keep = set(give)
         todo = [t for t in todo if t["data"]["unit_id"] in keep]
     imported = 0
-    with tqdm(total=len(todo), unit="task", desc=f"push {title}",
-              disable=progress_disabled()) as bar:
+    with progress(len(todo), f"push {title}", "task") as bar:
         for i in range(0, len(todo), batch_size):
             batch = todo[i:i + batch_size]
             ids = [t["data"]["unit_id"] for t in batch]

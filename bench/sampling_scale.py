@@ -21,6 +21,9 @@ candidates' rows, no fetch), ``stratified_fetch`` with it forced off (the passes
 fetch: what ``stratified`` does where 'auto' picks the fetch); ``duckdb`` /
 ``duckdb_priority`` are the ``QUALIFY row_number() OVER (PARTITION BY market ORDER BY
 ...) <= 100`` one-liners (by ``hash(item_id)``; by ``popularity / u`` descending).
+``floor`` is the two reads of a draw that fetches with nothing computed between them (a bare
+read of the design columns, then the sampler's DuckDB fetch of the other columns of 1000
+random rows): the least time any pass-then-fetch job can take on this file.
 ``pf_scan`` (``ParquetFile.iter_batches``, the baseline) and ``ds_scan``
 (``pyarrow.dataset``) read the design columns (``_pri``: plus popularity). ``--dask`` adds
 the Dask engine; ``startup``/``startup_cold`` time the kernels' import and first call with
@@ -132,6 +135,31 @@ def _hash_costs() -> dict:
     return out
 
 
+def _floor(path: str) -> tuple[int, float]:
+    """The two reads of a draw that fetches, with nothing computed: a bare ``ParquetFile``
+    read of the design columns, then the sampler's own DuckDB fetch (``rowfetch``, memory
+    limit included) of the other columns of ``N_PER * MARKETS`` rows at random (seed 0: the
+    sample's count, spread like PRN-selected rows). Rows read and the fetch's seconds; the
+    clock and CPU are the caller's."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from samplers.kernels import rowfetch
+
+    pf = pq.ParquetFile(path)
+    rows = sum(b.num_rows for b in pf.iter_batches(batch_size=1 << 18,
+                                                   columns=DESIGN_COLUMNS["pf_scan"]))
+    t = time.perf_counter()
+    wanted = np.sort(np.random.default_rng(0).choice(rows, N_PER * MARKETS, replace=False))
+    schema = pa.schema([f for f in pf.schema_arrow if f.name not in DESIGN_COLUMNS["pf_scan"]])
+    got = rowfetch.duckdb_rows(pafs.LocalFileSystem(), path, pf.metadata, wanted, schema)
+    if got is None or got.num_rows != len(wanted):
+        raise SystemExit("floor: the DuckDB fetch did not apply")
+    return rows, time.perf_counter() - t
+
+
 def child(kind: str, path: str) -> dict:
     """Run one case in this (fresh) process."""
     if kind.startswith("startup"):
@@ -145,12 +173,15 @@ def child(kind: str, path: str) -> dict:
     import pyarrow.parquet as pq
 
     extra: dict = {}
-    if kind.startswith("duckdb"):
+    if kind.startswith("duckdb") or kind == "floor":
         import duckdb
 
         c0, t0 = _cpu(), time.perf_counter()
-        table = duckdb.connect().sql(_duckdb_query(kind, path)).to_arrow_table()
-        extra["rows"] = table.num_rows
+        if kind == "floor":
+            extra["rows"], extra["seconds_fetch"] = _floor(path)
+        else:
+            table = duckdb.connect().sql(_duckdb_query(kind, path)).to_arrow_table()
+            extra["rows"] = table.num_rows
     elif kind.startswith("pf_scan"):
         c0, t0 = _cpu(), time.perf_counter()
         pf = pq.ParquetFile(path)
@@ -269,7 +300,7 @@ def dataset(workdir: Path, items: int, varlen: bool = False) -> Path:
 
 def cases(items: int, dask: bool) -> list[str]:
     out = ["pf_scan", "ds_scan", "pf_scan_pri", "ds_scan_pri", "stratified", "priority",
-           "duckdb", "duckdb_priority", "stratified_single", "priority_single"]
+           "duckdb", "duckdb_priority", "stratified_single", "priority_single", "floor"]
     if items <= GENERATED_MAX:
         out += ["stratified_numpy", "priority_numpy", "stratified_varlen", "stratified_fetch"]
     return out + (["stratified_dask"] if dask else [])

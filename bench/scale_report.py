@@ -123,6 +123,14 @@ def goals(results: dict[int, dict[str, dict]]) -> list[str]:
                            f"{_ratio(single, r[peer], 'cpu'):.2f}x, peak memory "
                            f"{_ratio(single, r[peer], 'peak_mb'):.2f}x; same content hash as "
                            f"`{kind}`: {same}")
+        if "seconds" in r.get("floor", {}) and "seconds" in r.get("duckdb", {}):
+            f = r["floor"]
+            out.append(f"- {items:.0e} floor (the two reads alone: bare read of the design "
+                       f"columns {_passes(f)['seconds']:.2f} s + the fetch "
+                       f"{f['seconds_fetch']:.2f} s): {_ratio(f, r['duckdb']):.2f}x the time "
+                       f"of `duckdb`, CPU {_ratio(f, r['duckdb'], 'cpu'):.2f}x; what the "
+                       f"target leaves for hashing, checks and selection at 0.8x: "
+                       f"{0.8 * r['duckdb']['seconds'] - f['seconds']:.2f} s")
         passes = r.get("stratified", {})
         if passes.get("seconds_fetch") == 0:  # read once ('auto'): the pass holds the fetch
             passes = r.get("stratified_fetch", {})

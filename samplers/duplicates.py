@@ -13,8 +13,10 @@ the same buckets and each bucket is checked by one task (:func:`bucketize`, :fun
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,11 @@ def repeated(parts: list[np.ndarray]) -> np.ndarray:
         return np.unique(compiled.repeated_values(np.concatenate(parts).astype(np.uint64)))
     h = np.sort(np.concatenate(parts))
     return np.unique(h[1:][h[1:] == h[:-1]])
+
+
+def _repeated_in(path: Path) -> np.ndarray:
+    """:func:`repeated` of one spilled bucket file."""
+    return repeated([np.fromfile(path, np.uint64)])
 
 
 class DuplicateFinder:
@@ -105,8 +112,8 @@ class DuplicateFinder:
         if self._dir is None:
             return repeated(self._parts)
         self._spill()
-        found = [repeated([np.fromfile(p, np.uint64)])
-                 for p in sorted(Path(self._dir).iterdir())]
+        with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as pool:  # GIL-free per bucket
+            found = list(pool.map(_repeated_in, sorted(Path(self._dir).iterdir())))
         self.close()
         return np.unique(np.concatenate(found)) if found else np.zeros(0, np.uint64)
 

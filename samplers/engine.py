@@ -15,7 +15,6 @@ or where they ran.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from operator import getitem
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from schemas import DesignError
+from schemas.progress import progress
 
 from .duplicates import bucketize, repeated
 from .kernels.reader import prefetched
@@ -31,11 +31,6 @@ from .source import KEY_BITS, Piece, Source, piece_of, row_of
 
 ENGINES = ("stream", "dask")
 DASK_BUCKETS = 8
-
-
-def progress_disabled() -> bool | None:
-    """tqdm's ``disable``: None (quiet when not a terminal), True under CI."""
-    return True if os.environ.get("CI") else None
 
 
 def run_piece(piece: Piece, columns: list[str] | None, batch_rows: int,
@@ -86,13 +81,11 @@ class StreamEngine:
 
     def reduce(self, source: Source, columns: list[str] | None,
                make_state: Callable[[], Any], desc: str = "") -> Any:
-        from tqdm.auto import tqdm
-
         pieces = source.pieces()
         state = make_state()
         batch_rows = source.pass_batch_rows(columns, self.batch_rows)  # wide rows: fewer
-        with tqdm(total=sum(p.num_rows for p in pieces), desc=desc, unit="rows",
-                  unit_scale=True, disable=progress_disabled(), leave=False) as bar:
+        with progress(sum(p.num_rows for p in pieces), desc, "rows", unit_scale=True,
+                      leave=False) as bar:
             for piece in pieces:
                 run_piece(piece, columns, batch_rows, make_state, state, bar)
         return state

@@ -18,6 +18,15 @@ def rank_within(codes_sorted: np.ndarray) -> np.ndarray:
     return np.arange(n) - run_start
 
 
+def best_positions(codes: np.ndarray, keys: np.ndarray, ties: np.ndarray,
+                   k: np.ndarray) -> np.ndarray:
+    """Positions of the ``k[code]`` rows of smallest ``(key, tie)`` of each code, ordered by
+    (code, key, tie; equal triples in input order)."""
+    order = np.lexsort((ties, keys, codes))
+    rank = rank_within(codes[order])
+    return order[rank < k[codes[order]]]
+
+
 class BestK:
     """Keeps, per stratum code, the ``k[code]`` rows of smallest ``(key, tie)``.
 
@@ -31,27 +40,35 @@ class BestK:
         self._parts: list[tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]] = []
         self._size = 0
         self._budget = 2 * int(self.k.sum()) + (1 << 16)
+        self._stale = False
 
     def offer(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
               ties: np.ndarray) -> None:
-        idx = self._admitted(codes, keys)
+        idx = self._admitted(codes, keys, ties)
         if idx.size:
             self._keep(rows.take(idx), codes[idx], keys[idx], ties[idx])
 
-    def _admitted(self, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """Positions of the rows that may still be among their stratum's best."""
+    def _admitted(self, codes: np.ndarray, keys: np.ndarray, ties: np.ndarray) -> np.ndarray:
+        """Positions (ascending) of the rows that may still be among their stratum's best:
+        under its threshold and, when a batch admits more rows than all the ``k`` together
+        (the first batches, before the thresholds are set), among the batch's own best."""
         compiled = kernels.compiled()
         if compiled is not None:  # the same test in one sweep
-            return compiled.admitted(np.ascontiguousarray(codes, np.int64),
-                                     np.ascontiguousarray(keys, np.float64), self.threshold,
-                                     self.k)
-        return np.flatnonzero((keys <= self.threshold[codes]) & (self.k[codes] > 0))
+            idx = compiled.admitted(np.ascontiguousarray(codes, np.int64),
+                                    np.ascontiguousarray(keys, np.float64), self.threshold,
+                                    self.k)
+        else:
+            idx = np.flatnonzero((keys <= self.threshold[codes]) & (self.k[codes] > 0))
+        if idx.size > self.k.sum():  # none of the others can outlive the next pruning
+            idx = np.sort(idx[best_positions(codes[idx], keys[idx], ties[idx], self.k)])
+            self._stale = True  # the thresholds: set them once these rows are kept
+        return idx
 
     def _keep(self, rows: pa.Table, codes: np.ndarray, keys: np.ndarray,
               ties: np.ndarray) -> None:
         self._parts.append((rows, codes, keys, ties))
         self._size += len(codes)
-        if self._size > self._budget:
+        if self._size > self._budget or self._stale:
             self._prune()
 
     def merge(self, other: BestK) -> BestK:
@@ -68,16 +85,14 @@ class BestK:
         codes = np.concatenate([p[1] for p in self._parts])
         keys = np.concatenate([p[2] for p in self._parts])
         ties = np.concatenate([p[3] for p in self._parts])
-        order = np.lexsort((ties, keys, codes))
-        rank = rank_within(codes[order])
-        keep = order[rank < self.k[codes[order]]]
+        keep = best_positions(codes, keys, ties, self.k)
         kept_codes = codes[keep]
         full = np.bincount(kept_codes, minlength=len(self.k)) >= self.k
         last = np.full(len(self.k), -np.inf)
         np.maximum.at(last, kept_codes, keys[keep])
         self.threshold = np.where(full & (self.k > 0), last, np.inf)
         self._parts = [(table.take(keep), kept_codes, keys[keep], ties[keep])]
-        self._size = keep.size
+        self._size, self._stale = keep.size, False
 
     def result(self) -> tuple[pa.Table | None, np.ndarray, np.ndarray, np.ndarray]:
         """Kept rows sorted by (code, key, tie), with their codes, keys and ties."""
@@ -140,7 +155,7 @@ class CarryingBestK(GrowingBestK):
               ties: np.ndarray) -> None:
         if codes.size:
             self._grow(int(codes.max()) + 1)
-        idx = self._admitted(codes, keys)
+        idx = self._admitted(codes, keys, ties)
         if not idx.size:
             return
         taken = pa.array(idx)

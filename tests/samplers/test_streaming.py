@@ -1,13 +1,9 @@
 """The streaming engine: same sample from memory, files and directories at any batch size; column
 pruning; bounded duplicate detection; corrupt or disagreeing files named."""
 
-import fcntl
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +20,7 @@ from samplers.duplicates import DuplicateFinder, bucketize
 from samplers.source import Piece, Source
 from schemas import DesignError, SchemaError, read_manifest
 
+from ..terminal import on_a_terminal
 from .conftest import DESIGNS, population
 
 
@@ -273,27 +270,6 @@ def test_encoded_strata_equal_the_string_labels(files):
         assert (np.asarray(names, object)[codes] == fitted.labels(batch)).all()
 
 
-def _on_a_terminal(args: list[str], env: dict) -> str:
-    """Run ``curate`` with stdout and stderr on a pseudo-terminal; what it showed there."""
-    main, sub = pty.openpty()
-    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args],
-                            stdout=sub, stderr=sub, env=env)
-    os.close(sub)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    assert proc.wait(timeout=120) == 0, shown.decode(errors="replace")
-    os.close(main)
-    return shown.decode(errors="replace")
-
-
 @pytest.mark.parametrize("ci", [None, "1"])
 def test_progress_bar_on_a_terminal_only_and_never_under_ci(files, tmp_path, ci):
     _, one, _ = files
@@ -302,7 +278,7 @@ def test_progress_bar_on_a_terminal_only_and_never_under_ci(files, tmp_path, ci)
         env["CI"] = ci
     args = ["sample", str(one), "-o", str(tmp_path / "s.parquet"), "--n", "20",
             "--strata", "market", "--batch-rows", "500"]
-    shown = _on_a_terminal(args, env)
+    shown = on_a_terminal([str(Path(sys.executable).parent / "curate"), *args], env)
     assert "wrote" in shown
     assert ("profile and select" in shown and "rows" in shown) == (ci is None)
     piped = subprocess.run([str(Path(sys.executable).parent / "curate"), *args[:3],
