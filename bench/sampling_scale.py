@@ -7,7 +7,7 @@ Usage::
         --workdir /tmp/acbench --write bench/RESULTS.md
 
 Data, generated once into ``--workdir`` (never the repository): ``curate demo-data --items N``
-(row groups of 2^20 rows, 18 columns, 10 markets); above 10^7, the 10^7 catalogue repeated with
+(row groups of 2^20 rows, 25 columns, 10 markets); above 10^7, the 10^7 catalogue repeated with
 ids prefixed by the copy number; ``catalogue_varlen`` holds the same rows with ids of 6 to 18
 bytes (mean 12, as the fixed ``trk_…`` ids). Each case is a fresh child process (imports off
 the clock) reporting wall time and ``ru_maxrss``; the load average is read before and after
