@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import timeit
+import warnings
 from pathlib import Path
 
 from scale_report import best, report, write_section  # bench/, beside this script
@@ -218,7 +219,11 @@ def child(kind: str, path: str) -> dict:
 
         engine.StreamEngine.fetch = timed_fetch
         c0, t0 = _cpu(), time.perf_counter()
-        s = _sampler(kind).sample(path)
+        with warnings.catch_warnings(record=True) as warned:  # e.g. a fetch that fell back
+            warnings.simplefilter("always")
+            s = _sampler(kind).sample(path)
+        if warned:
+            extra["warnings"] = sorted({str(w.message)[:160] for w in warned})
         extra["seconds_fetch"] = sum(spent)
         extra["content_hash"] = s.manifest.content_hash[:16]
         extra["kernels"] = kernels.active()

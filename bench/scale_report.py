@@ -31,7 +31,8 @@ def machine() -> str:
 
 
 def best(runs: list[dict]) -> dict:
-    """The fastest run's figures, the median peak memory, the lowest load seen."""
+    """The fastest run's figures, the median peak memory, the lowest load seen, every
+    run's warnings."""
     errors = [r for r in runs if "error" in r]
     if errors:
         return errors[0]
@@ -39,6 +40,9 @@ def best(runs: list[dict]) -> dict:
     for key in ("peak_mb", "worker_peak_mb"):
         if key in out:
             out[key] = statistics.median(r[key] for r in runs)
+    warned = sorted({w for r in runs for w in r.get("warnings", [])})  # any run's
+    if warned:
+        out["warnings"] = warned
     out["load_min"] = min(min(r["load_before"], r["load_after"]) for r in runs)
     out["load_max"] = max(max(r["load_before"], r["load_after"]) for r in runs)
     return out
@@ -70,6 +74,8 @@ def report(results: dict[int, dict[str, dict]], start: dict[str, dict], command:
             if "seconds_fetch" in r:
                 note += (f"; selection pass {_passes(r)['seconds']:.2f} s, fetch "
                          f"{r['seconds_fetch']:.2f} s")
+            for warned in r.get("warnings", []):
+                note += f"; warning: {warned}"
             cpu = f"{r['cpu']:.2f}" if "cpu" in r else ""
             lines.append(f"| {items:.0e} | {kind} | {r['seconds']:.2f} | {cpu} | {peak} | "
                          f"{r['load_min']:.2f}–{r['load_max']:.2f} | {note} |")

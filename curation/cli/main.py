@@ -5,7 +5,8 @@ message and exit code 1; SIGINT and SIGTERM become an exception (so every ``fina
 no temporary file is left) and one line, exit 128 + the signal; any other exception is a bug:
 one line ``Error: internal error (ValueError: ...); details in <log>`` with the traceback in a
 mode-600 log under ``$XDG_STATE_HOME/audit-curation/`` (``~/.local/state/audit-curation/``),
-made only then. ``curate --verbose`` prints the traceback instead.
+made only then. ``curate --verbose`` prints the traceback instead. A warning (e.g. a fetch
+that fell back to a slower reader) is one ``warning: <message>`` line on stderr.
 
 Commands load on use (click's lazy-group pattern): :data:`COMMAND_MODULES` names each command's
 module and short help, so ``curate --help`` and ``curate --version`` import no command module
@@ -19,6 +20,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from datetime import UTC, datetime
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -141,6 +143,12 @@ def internal_error(exc: Exception, verbose: bool) -> OneLine:
     return OneLine(f"{what}; details in {path}")
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one ``warning: <message>`` line on stderr (not Python's two lines of
+    file, line number and source): what went differently, e.g. a slower path taken."""
+    click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+
 def stopped_line(signum: int) -> OneLine:
     return OneLine(f"interrupted by {signal.Signals(signum).name}; stopped before finishing "
                    f"(no partial output was left)", 128 + signum)
@@ -240,7 +248,9 @@ class CurateGroup(click.Group):
         from schemas import CurationError  # loaded with the command anyway; not for --help
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return super().invoke(ctx)
         except CurationError as exc:
             raise OneLine(str(exc), exc.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):

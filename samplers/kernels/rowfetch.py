@@ -7,12 +7,13 @@ columns, 1.3-2x faster on the benchmark's catalogue (bench/RESULTS.md). It is us
 round trip is exact (integers, floats, booleans, strings, dates); the rows come back cast to
 the file's Arrow types, so the sample's bytes are those of the pyarrow path
 (``tests/samplers/test_kernels.py``). Otherwise, when DuckDB fails (e.g. over its memory
-limit), for a file of one row group (DuckDB's threads split row groups, pyarrow's split one
-row group's columns: faster there), or with ``AUDIT_CURATION_FETCH=pyarrow``, the caller reads
-with pyarrow. Where this fetch does not apply, a stratified or priority draw whose selected rows
-will touch nearly every row group reads the file once instead (the single-pass mode,
-``Source.reads_once``; ``AUDIT_CURATION_SINGLE_PASS=off`` forces the fetch, ``=on`` the single
-pass). Under 'auto' the fetch is not asked for the design's columns: the first pass kept them.
+limit; a RuntimeWarning says so), for a file of one row group (DuckDB's threads split row
+groups, pyarrow's split one row group's columns: faster there), or with
+``AUDIT_CURATION_FETCH=pyarrow``, the caller reads with pyarrow. Where this fetch does not
+apply, a stratified or priority draw whose selected rows will touch nearly every row group
+reads the file once instead (the single-pass mode, ``Source.reads_once``;
+``AUDIT_CURATION_SINGLE_PASS=off`` forces the fetch, ``=on`` the single pass). Under 'auto'
+the fetch is not asked for the design's columns: the first pass kept them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -80,6 +82,15 @@ def preload() -> None:
     thread.start()
 
 
+def fell_back(path: str, why: str) -> None:
+    """Say (a RuntimeWarning; ``curate`` prints it as one ``warning:`` line) that the DuckDB
+    fetch failed and the pyarrow fetch reads the rows: the same rows, several times slower,
+    so a slow draw is explained rather than silent."""
+    warnings.warn(f"{path}: the DuckDB fetch of the selected rows failed ({why[:200]}); "
+                  f"reading them with pyarrow instead (the same rows, slower)",
+                  RuntimeWarning, stacklevel=3)
+
+
 def duckdb_rows(filesystem: pafs.FileSystem, path: str, meta: pq.FileMetaData,
                 file_rows: np.ndarray, schema: pa.Schema) -> pa.Table | None:
     """The rows at file positions ``file_rows`` (sorted, distinct) of the columns of
@@ -106,11 +117,13 @@ def duckdb_rows(filesystem: pafs.FileSystem, path: str, meta: pq.FileMetaData,
             query = (f"SELECT {cols} FROM {source} WHERE file_row_number IN "
                      f"(SELECT r FROM __wanted) ORDER BY file_row_number")
         table = con.sql(query).to_arrow_table()
-    except duckdb.Error:  # e.g. over its memory limit: the pyarrow fetch reads the rows
+    except duckdb.Error as exc:  # e.g. over its memory limit: the pyarrow fetch reads the rows
+        fell_back(path, (str(exc).strip().splitlines() or [type(exc).__name__])[0])
         return None
     finally:
         con.close()
     if table.num_rows != len(file_rows):
+        fell_back(path, f"{table.num_rows} rows back for {len(file_rows)} asked")
         return None
     return pa.Table.from_arrays([table.column(i).cast(f.type) for i, f in enumerate(schema)],
                                 schema=schema)

@@ -73,6 +73,30 @@ def test_columns_come_from_the_command_line_or_the_params_section(demo, tmp_path
     assert read_manifest(by_params).content_hash == read_manifest(by_flag).content_hash
 
 
+def test_a_fetch_that_falls_back_to_pyarrow_says_so_in_one_line(demo, tmp_path, monkeypatch):
+    """DuckDB over its memory limit (a limit of 1 KB): the same sample, read with pyarrow,
+    and one ``warning:`` line naming the file, not a silent slow draw or Python's
+    two-line warning."""
+    pytest.importorskip("duckdb")
+    from samplers.kernels import rowfetch
+
+    cat = tmp_path / "cat.parquet"
+    pq.write_table(pq.read_table(demo / "catalogue.parquet"), cat, row_group_size=300)
+    args = ["sample", cat, "--n", 60, "--strata", "market", "--allocation", "equal"]
+    env = {"AUDIT_CURATION_SINGLE_PASS": "off"}  # select, then fetch the selected rows
+    code, text = run(*args, "-o", tmp_path / "a.parquet", env=env)
+    assert code == 0 and "warning:" not in text, text
+    monkeypatch.setattr(rowfetch, "memory_limit", lambda meta, rows: "1KB")
+    code, text = run(*args, "-o", tmp_path / "b.parquet", env=env)
+    assert code == 0, text
+    warned = [line for line in text.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and str(cat) in warned[0], text
+    assert "the DuckDB fetch of the selected rows failed" in warned[0]
+    assert "RuntimeWarning" not in text and "rowfetch.py" not in text
+    assert read_manifest(tmp_path / "a.parquet").content_hash == \
+        read_manifest(tmp_path / "b.parquet").content_hash
+
+
 def test_importance_sample_of_impressions_by_exposure(demo, tmp_path):
     out = tmp_path / "r.parquet"
     code, text = run("sample", demo / "recommendations.parquet", "-o", out, "--design",
