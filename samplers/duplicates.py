@@ -64,6 +64,7 @@ class DuplicateFinder:
         self._parts: list[np.ndarray] = []
         self._held = 0
         self._dir: str | None = None
+        self._files: dict[int, object] = {}  # bucket → its spill file, open while spilling
 
     def add(self, h: np.ndarray) -> None:
         self._parts.append(np.asarray(h, np.uint64))
@@ -78,15 +79,25 @@ class DuplicateFinder:
             return
         for b, part in enumerate(bucketize(np.concatenate(self._parts))):
             if part.size:
-                with open(Path(self._dir) / f"{b:02d}.u64", "ab") as fh:
-                    part.tofile(fh)
+                fh = self._files.get(b)
+                if fh is None:  # kept open (a spill every 2^20 rows); _spilled, close close it
+                    fh = self._files[b] = open(  # noqa: SIM115
+                        Path(self._dir) / f"{b:02d}.u64", "ab")
+                part.tofile(fh)
         self._parts, self._held = [], 0
+
+    def _spilled(self) -> list[Path]:
+        """Every hash spilled (those in memory too) and the files closed: the bucket files."""
+        self._spill()
+        for fh in self._files.values():
+            fh.close()
+        self._files = {}
+        return sorted(Path(self._dir).iterdir())
 
     def take(self) -> list[np.ndarray]:
         """All hashes held in memory (for a shuffle), leaving the finder empty."""
         if self._dir is not None:
-            self._spill()
-            parts = [np.fromfile(p, np.uint64) for p in sorted(Path(self._dir).iterdir())]
+            parts = [np.fromfile(p, np.uint64) for p in self._spilled()]
             self.close()
             return parts
         parts, self._parts, self._held = self._parts, [], 0
@@ -99,9 +110,8 @@ class DuplicateFinder:
             for part in other.take():
                 self.add(part)
             return self
-        other._spill()
-        self._spill()
-        for path in sorted(Path(other._dir).iterdir()):
+        self._spilled()
+        for path in other._spilled():
             with open(path, "rb") as src, open(Path(self._dir) / path.name, "ab") as dst:
                 shutil.copyfileobj(src, dst)
         other.close()
@@ -111,13 +121,15 @@ class DuplicateFinder:
         """Hashes seen more than once, checking one bucket at a time."""
         if self._dir is None:
             return repeated(self._parts)
-        self._spill()
         with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as pool:  # GIL-free per bucket
-            found = list(pool.map(_repeated_in, sorted(Path(self._dir).iterdir())))
+            found = list(pool.map(_repeated_in, self._spilled()))
         self.close()
         return np.unique(np.concatenate(found)) if found else np.zeros(0, np.uint64)
 
     def close(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files = {}
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -125,9 +137,11 @@ class DuplicateFinder:
     def __getstate__(self) -> dict:
         parts = list(self._parts)
         if self._dir is not None:
+            for fh in self._files.values():
+                fh.flush()
             parts += [np.fromfile(p, np.uint64) for p in sorted(Path(self._dir).iterdir())]
         return {"memory_rows": self.memory_rows, "_parts": parts,
-                "_held": sum(len(p) for p in parts), "_dir": None}
+                "_held": sum(len(p) for p in parts), "_dir": None, "_files": {}}
 
     def __del__(self) -> None:
         self.close()

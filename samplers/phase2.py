@@ -43,7 +43,7 @@ from schemas.validate import rows_where
 
 from .base import BaseSampler, Sample, package_version, package_versions
 from .poisson import pps_lambda
-from .prn import ALGORITHM, hash64, to_unit_interval
+from .prn import ALGORITHM, hash64, selected, to_unit_interval
 
 DESIGN_NAME = "two_phase"
 DEFAULT_FLOOR = 0.05
@@ -163,7 +163,7 @@ class Phase2Sampler(BaseSampler):
         pi2 = phase2_probabilities(float(self.n), n1, p_hat, float(self.floor))
         key = phase2_key(int(first.seed), int(self.seed))
         v = to_unit_interval(hash64(table.column("unit_id"), key))
-        keep = np.flatnonzero(v < pi2)
+        keep = selected(v, pi2)
         if keep.size == 0:
             raise DesignError(f"{path}: phase 2 selected no unit (expected {self.n}); raise "
                               f"--n or pick another --seed")

@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from .context import DrawContext
 from .design import DesignSampler, stratum_column
+from .prn import selected
 from .sizes import SizeMeasure
 from .strata import Strata
 
@@ -108,14 +109,15 @@ def poisson_prepare(ctx: DrawContext) -> None:
 
 def poisson_offer(prns, keeper: Kept, batch, row0: int, keys: np.ndarray,
                   ctx: DrawContext) -> None:
-    """Keep the rows of a batch with ``u < π`` (``prns`` gives their strata and PRNs)."""
+    """Keep the rows of a batch that :func:`~samplers.prn.selected` takes (``u < π``;
+    ``prns`` gives their strata and PRNs)."""
     codes, u, _ = prns(batch, ctx)
     if ctx.lam is None:
         pi = (ctx.n_h / ctx.N_h)[codes]
     else:
         w = ctx.size.weights(ctx.size.raw(batch, row0, ctx.source), ctx.score_mean)
         pi = np.minimum(1.0, ctx.lam[codes] * w)
-    keep = np.flatnonzero(u < pi)
+    keep = selected(u, pi)
     if keep.size:
         keeper.parts.append((keys[keep], codes[keep], pi[keep], u[keep]))
 

@@ -1,4 +1,4 @@
-"""Permanent random numbers: ``u = H(seed, unit_id)`` in the open interval (0, 1).
+"""Permanent random numbers: ``u = H(seed, unit_id)`` in (0, 1] (1 with probability 2**-53).
 
 Definition (``acprn``, version 1), so it can be re-implemented elsewhere and checked against the
 golden vectors in ``tests/samplers/test_prn.py``. All arithmetic is on unsigned 64-bit integers
@@ -11,7 +11,9 @@ modulo 2**64.
 * ``h = fmix(s ^ 0x9e3779b97f4a7c15)``; then for each 8-byte little-endian word ``w_k`` of
   ``b`` (the last one zero-padded), ``h = fmix(h ^ w_k)``; finally
   ``h = fmix(h ^ (L * 0xc2b2ae3d27d4eb4f))``.
-* ``u = ((h >> 11) + 0.5) / 2**53``: 53 bits, never 0 or 1.
+* ``u = ((h >> 11) + 0.5) / 2**53`` in float64 arithmetic (round to nearest, ties to even):
+  never 0; 1 exactly when ``h >> 11 = 2**53 - 1`` (the sum rounds up), so a selection
+  ``u < π`` takes a certainty unit by :func:`selected`, not by the comparison alone.
 
 The kernel reads the ids straight from the Arrow offsets and data buffers and loops over word
 positions, not rows, so its cost is a few numpy passes over the bytes.
@@ -134,12 +136,21 @@ def _hash_fixed(data: np.ndarray, n: int, length: int, seed: int) -> np.ndarray:
 
 
 def to_unit_interval(h: np.ndarray) -> np.ndarray:
-    """Map 64-bit hashes to (0, 1): ``((h >> 11) + 0.5) / 2**53``."""
+    """Map 64-bit hashes to (0, 1]: ``((h >> 11) + 0.5) / 2**53``."""
+    compiled = kernels.compiled()
+    if compiled is not None and h.dtype == np.uint64:  # one sweep, the same floats
+        return compiled.unit_interval(h)
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
+def selected(u: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """Positions of the units a Poisson draw takes: ``u < π``, and every unit of ``π = 1``
+    (whose PRN may be exactly 1, see the module docstring)."""
+    return np.flatnonzero((u < pi) | (pi >= 1.0))
+
+
 def prn(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
-    """Permanent random numbers of ``ids`` under ``seed``: float64 in (0, 1)."""
+    """Permanent random numbers of ``ids`` under ``seed``: float64 in (0, 1]."""
     return to_unit_interval(hash64(ids, seed))
 
 

@@ -2,10 +2,10 @@
 
 Each is the loop the numpy reference path writes as array passes, over the same bytes and in
 the same integer arithmetic (uint64 modulo 2**64), so the results are bit-identical: the acprn
-v1 hash of ``samplers/prn.py`` read straight from the Arrow offsets and data buffers, the
-duplicate check's bucketing and repeat search, and the bottom-k admission test of
-``samplers/selection.py``. Every constant is a ``np.uint64`` so that numba never mixes signed
-and unsigned integers (which it would promote to float64).
+v1 hash of ``samplers/prn.py`` read straight from the Arrow offsets and data buffers, its
+mapping to (0, 1], the duplicate check's bucketing and repeat search, and the bottom-k
+admission test of ``samplers/selection.py``. Every constant is a ``np.uint64`` so that numba
+never mixes signed and unsigned integers (which it would promote to float64).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ M1 = np.uint64(0xFF51AFD7ED558CCD)
 M2 = np.uint64(0xC4CEB9FE1A85EC53)
 LEN_MUL = np.uint64(0xC2B2AE3D27D4EB4F)
 S33 = np.uint64(33)
+ELEVEN = np.uint64(11)
 EIGHT = np.uint64(8)
 ONE = np.uint64(1)
 ZERO = np.uint64(0)
+ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 # lead bytes of the UTF-8 encodings of every non-ASCII Unicode whitespace character
 # (U+0085, U+00A0: C2; U+1680, U+180E: E1; U+2000-U+205F: E2; U+3000: E3)
 _SPACE_LEADS = (0xC2, 0xE1, 0xE2, 0xE3)
@@ -53,23 +55,29 @@ FILL = np.uint64(0x4141414141414141)  # 'A' bytes: break no rule, pad a partial 
 @njit(cache=True, nogil=True, inline="always")
 def _word(data, q, m):
     """The little-endian word of the ``m`` (1..8) bytes at ``data[q:]``, zero-padded: eight
-    bytes read (written out, so that LLVM makes them one unaligned load) and the bytes past
-    the id masked off, or, at the end of the buffer, byte by byte."""
+    bytes read and the bytes past the id masked off (branch-free), or, at the end of the
+    buffer, byte by byte. The eight reads are written out at unsigned positions (no check
+    for a negative index between them), so that LLVM fuses them into one unaligned load."""
     if q + 8 <= data.shape[0]:
-        w = (np.uint64(data[q]) | (np.uint64(data[q + 1]) << np.uint64(8))
-                | (np.uint64(data[q + 2]) << np.uint64(16))
-                | (np.uint64(data[q + 3]) << np.uint64(24))
-                | (np.uint64(data[q + 4]) << np.uint64(32))
-                | (np.uint64(data[q + 5]) << np.uint64(40))
-                | (np.uint64(data[q + 6]) << np.uint64(48))
-                | (np.uint64(data[q + 7]) << np.uint64(56)))
-        if m < 8:
-            w &= (ONE << (EIGHT * np.uint64(m))) - ONE
-        return w
+        u = np.uint64(q)
+        w = (np.uint64(data[u]) | (np.uint64(data[u + ONE]) << EIGHT)
+             | (np.uint64(data[u + np.uint64(2)]) << np.uint64(16))
+             | (np.uint64(data[u + np.uint64(3)]) << np.uint64(24))
+             | (np.uint64(data[u + np.uint64(4)]) << np.uint64(32))
+             | (np.uint64(data[u + np.uint64(5)]) << np.uint64(40))
+             | (np.uint64(data[u + np.uint64(6)]) << np.uint64(48))
+             | (np.uint64(data[u + np.uint64(7)]) << np.uint64(56)))
+        return w & _low_bytes(m)
     w = ZERO
     for j in range(m):
         w |= np.uint64(data[q + j]) << (EIGHT * np.uint64(j))
     return w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _low_bytes(m):
+    """The mask of a word's ``m`` (1..8) low bytes."""
+    return ALL >> (EIGHT * (EIGHT - np.uint64(m)))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -107,8 +115,7 @@ def hash_sweep(offsets, data, start, start0, want0, check, max_bytes):
             if want0:
                 b = fmix(b ^ w)
             if check:
-                pad = ZERO if m == 8 else FILL << (EIGHT * np.uint64(m))
-                control |= _has_control(w | pad)
+                control |= _has_control(w | (FILL & ~_low_bytes(m)))
             k += 8
         tail = np.uint64(length) * LEN_MUL
         h[i] = fmix(a ^ tail)
@@ -128,6 +135,16 @@ def hash_sweep(offsets, data, start, start0, want0, check, max_bytes):
             if bad:
                 suspects += 1
     return h, h0, suspects
+
+
+@njit(cache=True, nogil=True)
+def unit_interval(h):
+    """``((h >> 11) + 0.5) / 2**53`` of each hash (``samplers.prn.to_unit_interval``), in one
+    sweep instead of three array passes; every step is exact, so the floats are the same."""
+    out = np.empty(h.shape[0], np.float64)
+    for i in range(h.shape[0]):
+        out[i] = (np.float64(h[i] >> ELEVEN) + 0.5) / 9007199254740992.0
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -201,6 +218,7 @@ def warm() -> None:
         hash_sweep(off, data, ONE, ONE, True, True, np.int64(1000))
         hash_sweep(off, data, ONE, ONE, False, False, np.int64(1000))
     h = np.array([1, 1, 2], np.uint64)
+    unit_interval(h)
     bucket_order(h, 58, 64)
     repeated_values(h)
     admitted(np.zeros(2, np.int64), np.zeros(2), np.full(1, np.inf), np.ones(1, np.int64))

@@ -11,7 +11,7 @@ import pytest
 from samplers import ImportanceSampler, StratifiedSampler, kernels
 from samplers.duplicates import bucketize, repeated
 from samplers.kernels.reader import prefetched
-from samplers.prn import hash64, hash_ids
+from samplers.prn import hash64, hash_ids, to_unit_interval
 from samplers.selection import BestK
 from samplers.source import Source
 from schemas import DesignError, SchemaError
@@ -73,6 +73,19 @@ def test_one_sweep_gives_the_keyed_and_the_seed_zero_hash():
     with kernels.use("numpy"):
         assert h.tobytes() == hash64(ids, 99).tobytes()
         assert h0.tobytes() == hash64(ids, 0).tobytes()
+
+
+def test_prns_from_hashes_are_the_reference_floats_to_the_last_bit():
+    rng = np.random.default_rng(12)
+    edges = np.array([0, 1, 2**11 - 1, 2**11, 2**53, 2**63, 2**64 - 2**11, 2**64 - 1],
+                     np.uint64)
+    h = np.concatenate([edges, rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64,
+                                            endpoint=True)])
+    fast, slow = both(to_unit_interval, h)
+    assert fast.dtype == slow.dtype == np.float64 and fast.tobytes() == slow.tobytes()
+    assert fast.min() > 0.0 and fast[0] == 0.5 / 2**53
+    top = (h >> np.uint64(11)) == 2**53 - 1  # + 0.5 rounds up to 2**53: u is exactly 1
+    assert top.sum() == 2 and (fast[top] == 1.0).all() and (fast[~top] < 1.0).all()
 
 
 def test_a_remembered_hash_is_never_that_of_another_batch():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from samplers import kernels
-from samplers.prn import hash64, prn, shifted
+from samplers.prn import hash64, prn, selected, shifted, to_unit_interval
 from schemas import DesignError
 
 from .prn_reference import hash64 as ref_hash64
@@ -53,7 +53,7 @@ def test_kernel_is_independent_of_chunking_and_slicing(kernel_path):
     assert np.array_equal(hash64(ids.slice(500), 9), whole[500:])
 
 
-def test_prns_are_uniform_and_inside_the_open_interval():
+def test_prns_are_uniform_and_inside_the_unit_interval():
     u = prn(pa.array([f"trk_{i:08d}" for i in range(200_000)]), seed=1)
     assert u.min() > 0 and u.max() < 1
     assert stats.kstest(u, "uniform").pvalue > 0.001
@@ -73,3 +73,12 @@ def test_shift_wraps_and_stays_open():
     u = np.array([0.1, 0.5, 0.9])
     assert np.allclose(shifted(u, 0.2), [0.3, 0.7, 0.1])
     assert np.all(shifted(np.array([0.5]), 0.5) > 0)
+
+
+def test_a_prn_can_be_exactly_one_and_a_certainty_unit_is_still_taken():
+    """The top 2**11 hashes map to u = 1 (``(2**53 - 1) + 0.5`` rounds up), once in 2**53
+    units; ``u < π`` alone would then drop a unit of π = 1 while recording π = 1."""
+    u = to_unit_interval(np.array([2**64 - 1, 2**64 - 2**12], np.uint64))
+    assert u[0] == 1.0 and u[1] < 1.0
+    pi = np.array([1.0, 1.0, 0.4, 0.4, 0.0])
+    assert selected(np.r_[u, 0.39, 0.41, 1e-300], pi).tolist() == [0, 1, 2]

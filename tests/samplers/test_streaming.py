@@ -2,6 +2,7 @@
 pruning; bounded duplicate detection; corrupt or disagreeing files named."""
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,8 @@ def test_duplicates_found_exactly_when_hashes_spill_to_disk():
     for part in np.array_split(np.r_[h, dup], 30):
         finder.add(part)
     assert finder._dir is not None  # it did spill
+    clone = pickle.loads(pickle.dumps(finder))  # a Dask state: what is still buffered, too
+    assert clone.repeated().tolist() == sorted(dup.tolist())
     assert finder.repeated().tolist() == sorted(dup.tolist())
     assert finder._dir is None  # and cleaned up
     assert sum(len(b) for b in bucketize(h, 8)) == h.size
