@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from schemas import DesignError, SchemaError
 from schemas.validate import id_problems, rows_where
 
+from . import kernels
 from .duplicates import DuplicateFinder
 from .exactsum import ExactSum
 from .prn import fmix, hash64, hash_ids, prn
@@ -67,8 +68,23 @@ def column_hash(values: pa.Array | pa.ChunkedArray, salt: int) -> np.ndarray:
             enc = enc.combine_chunks()
         return hash64(enc.dictionary, salt)[enc.indices.to_numpy(zero_copy_only=False)]
     x = np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
-    x = np.where(np.isnan(x), np.nan, x + 0.0)  # one NaN, and -0.0 == 0.0
+    compiled = kernels.compiled()
+    if compiled is not None:  # one sweep, the same bits
+        return compiled.float_hash(np.ascontiguousarray(x), np.uint64(salt))
+    with np.errstate(invalid="ignore"):  # a signalling NaN + 0.0: replaced by the NaN anyway
+        x = np.where(np.isnan(x), np.nan, x + 0.0)  # one NaN, and -0.0 == 0.0
     return fmix(x.view(np.uint64) ^ np.uint64(salt))
+
+
+def fold(fp: np.ndarray, hashes: np.ndarray, salt: int) -> None:
+    """Fold a column's value hashes into the fingerprint words ``fp`` (in place):
+    ``fp = fmix(fp ^ (hashes + salt))``."""
+    compiled = kernels.compiled()
+    if compiled is not None:
+        compiled.fold(fp, np.ascontiguousarray(hashes, np.uint64), np.uint64(salt))
+        return
+    fp ^= hashes + np.uint64(salt)
+    fmix(fp)
 
 
 @dataclass
@@ -144,8 +160,7 @@ class Profile:
         self.dups.add(h0)
         fp = h0.copy()
         for i, col in enumerate(self.fingerprint_columns, start=1):
-            fp ^= column_hash(batch.column(col), i) + np.uint64(i)
-            fmix(fp)
+            fold(fp, column_hash(batch.column(col), i), i)
         self._fp_sum = (self._fp_sum + int(fp.sum(dtype=np.uint64))) % (1 << 64)
         self._fp_xor ^= int(np.bitwise_xor.reduce(fp)) if fp.size else 0
         local, names = self.strata.encode(batch, row0)

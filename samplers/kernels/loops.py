@@ -3,9 +3,10 @@
 Each is the loop the numpy reference path writes as array passes, over the same bytes and in
 the same integer arithmetic (uint64 modulo 2**64), so the results are bit-identical: the acprn
 v1 hash of ``samplers/prn.py`` read straight from the Arrow offsets and data buffers, its
-mapping to (0, 1], the duplicate check's bucketing and repeat search, and the bottom-k
-admission test of ``samplers/selection.py``. Every constant is a ``np.uint64`` so that numba
-never mixes signed and unsigned integers (which it would promote to float64).
+mapping to (0, 1], the fingerprint's hash of numeric columns and its fold, the duplicate
+check's bucketing and repeat search, and the bottom-k admission test of
+``samplers/selection.py``. Every constant is a ``np.uint64`` so that numba never mixes signed
+and unsigned integers (which it would promote to float64).
 """
 
 from __future__ import annotations
@@ -148,6 +149,27 @@ def unit_interval(h):
 
 
 @njit(cache=True, nogil=True)
+def float_hash(x, salt):
+    """``fmix(bits(x) ^ salt)`` of each float, every NaN as the one NaN and -0.0 as 0.0 (the
+    numeric case of ``samplers.profile.column_hash``)."""
+    f = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        v = x[i]
+        f[i] = np.nan if np.isnan(v) else v + 0.0
+    out = f.view(np.uint64)
+    for i in range(out.shape[0]):
+        out[i] = fmix(out[i] ^ salt)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def fold(fp, hashes, salt):
+    """``fp = fmix(fp ^ (hashes + salt))`` in place: a column folded into the fingerprint."""
+    for i in range(fp.shape[0]):
+        fp[i] = fmix(fp[i] ^ (hashes[i] + salt))
+
+
+@njit(cache=True, nogil=True)
 def bucket_order(h, shift, buckets):
     """The hashes grouped by ``h >> shift`` (a counting sort, stable) and the group sizes."""
     counts = np.zeros(buckets, np.int64)
@@ -219,6 +241,8 @@ def warm() -> None:
         hash_sweep(off, data, ONE, ONE, False, False, np.int64(1000))
     h = np.array([1, 1, 2], np.uint64)
     unit_interval(h)
+    float_hash(np.array([0.5, np.nan]), ONE)
+    fold(h.copy(), h, ONE)
     bucket_order(h, 58, 64)
     repeated_values(h)
     admitted(np.zeros(2, np.int64), np.zeros(2), np.full(1, np.inf), np.ones(1, np.int64))

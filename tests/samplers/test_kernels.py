@@ -12,6 +12,7 @@ from samplers import ImportanceSampler, StratifiedSampler, kernels
 from samplers.duplicates import bucketize, repeated
 from samplers.kernels.reader import prefetched
 from samplers.prn import hash64, hash_ids, to_unit_interval
+from samplers.profile import column_hash, fold
 from samplers.selection import BestK
 from samplers.source import Source
 from schemas import DesignError, SchemaError
@@ -86,6 +87,29 @@ def test_prns_from_hashes_are_the_reference_floats_to_the_last_bit():
     assert fast.min() > 0.0 and fast[0] == 0.5 / 2**53
     top = (h >> np.uint64(11)) == 2**53 - 1  # + 0.5 rounds up to 2**53: u is exactly 1
     assert top.sum() == 2 and (fast[top] == 1.0).all() and (fast[~top] < 1.0).all()
+
+
+def test_fingerprint_hashes_of_numeric_columns_and_their_fold_are_the_reference_ones():
+    rng = np.random.default_rng(13)
+    x = np.r_[rng.normal(size=5000), [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-310]]
+    nan_bits = np.array([0x7FF0000000000001, 0xFFF8000000000123], np.uint64).view(np.float64)
+    cases = [pa.array(np.r_[x, nan_bits]), pa.array([1.5, None, -0.0, None]),
+             pa.array(rng.integers(-10**6, 10**6, 3000)), pa.array(x, pa.float64()).slice(13),
+             pa.array(x.astype(np.float32))]
+    for values in cases:
+        fast, slow = both(column_hash, values, 3)
+        assert fast.dtype == slow.dtype == np.uint64 and fast.tobytes() == slow.tobytes()
+    hashes = both(column_hash, cases[0], 3)[1]
+    for path in ("numba", "numpy"):
+        fp = np.arange(hashes.size, dtype=np.uint64)
+        with kernels.use(path):
+            fold(fp, hashes, 7)
+        if path == "numba":
+            folded = fp
+    assert folded.tobytes() == fp.tobytes()
+    # every NaN and both zeros hash alike: a fingerprint sees values, not bit patterns
+    same = column_hash(pa.array([np.nan, -np.nan, *nan_bits, 0.0, -0.0]), 3)
+    assert len(set(same[:4].tolist())) == 1 and same[4] == same[5]
 
 
 def test_a_remembered_hash_is_never_that_of_another_batch():
